@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test` (Python 3.11+ and pip only).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= configs/sample.yaml
+OUT    ?= out/sample
+
+.PHONY: run test setup setup-test sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+## run: set up .venv and run the pipeline on the bundled sample (re-running replaces out/sample)
+run: setup
+	$(BIN)/carbon-sink run $(CONFIG) --out $(OUT) --overwrite
+
+## test: set up .venv with the test extras and run the test suite
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+## sample: rebuild sample_rasters/ from ../shared/data (developers only; needs ../shared)
+sample: setup
+	$(BIN)/python sample_rasters/make_sample.py --shared ../shared/data --out sample_rasters
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

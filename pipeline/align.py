@@ -1,0 +1,53 @@
+"""Stage ``align``: build the analysis grid and put every raster on it, lazily.
+
+GDAL warps each chunk on demand (a ``WarpedVRT`` per worker); categorical rasters resample with
+nearest or mode, densities with average (or bilinear). No input is read here.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import xarray as xr
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+from rasterio.warp import transform_bounds
+
+from .config import GridSpec
+from .errors import ConfigError, GridError
+from .grid import AnalysisGrid
+from .io.rasters import open_on_grid
+from .load import RasterSource
+
+
+def grid_from_spec(spec: GridSpec, regions: gpd.GeoDataFrame) -> AnalysisGrid:
+    """The analysis grid of a run: ``spec.bounds``, or the regions' extent (land and offshore)."""
+    try:
+        crs = CRS.from_user_input(spec.crs)
+    except CRSError as exc:
+        raise ConfigError(f"grid.crs = '{spec.crs}' is not a CRS pyproj understands ({exc}). "
+                          "Fix: give an EPSG code or a PROJ string") from None
+    bounds = spec.bounds or tuple(regions.set_geometry("allocation").to_crs(crs).total_bounds)
+    return AnalysisGrid.from_bounds(crs, spec.resolution, bounds, spec.chunks)
+
+
+def align(rasters: dict[str, RasterSource], grid: AnalysisGrid) -> dict[str, xr.DataArray]:
+    """Every raster on ``grid`` as a lazy DataArray with dims (y, x), keyed like ``rasters``.
+
+    Raises
+    ------
+    GridError
+        If a raster does not overlap the grid at all.
+    """
+    out = {}
+    for key, src in rasters.items():
+        xmin, ymin, xmax, ymax = transform_bounds(src.info["crs"], grid.crs, *src.info["bounds"], densify_pts=21)
+        gx0, gy0, gx1, gy1 = grid.bounds
+        if xmax <= gx0 or xmin >= gx1 or ymax <= gy0 or ymin >= gy1:
+            raise GridError(f"{src.path}: the raster (bounds {src.info['bounds']} in {src.info['crs']}) does not "
+                            f"overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in the grid "
+                            "CRS). Fix: check the file, its CRS, or grid.bounds")
+        arr = open_on_grid(src.path, grid, src.resampling, src.band)
+        arr.attrs.update({"units": src.units or "class code", "sign_convention": src.sign or "",
+                          "name": src.name})
+        out[key] = arr
+    return out

@@ -1,0 +1,46 @@
+"""Stage ``balance``: the neutrality balance of everything assessed, against the scenario targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .tables import REALMS
+
+#: 1 Gt = 1000 Mt.
+MT_PER_GT = 1000.0
+
+
+def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int | None) -> pd.DataFrame:
+    """Long table (item, value, units, note): totals over regions plus unallocated, net emission,
+    and where the assessed sink stands against the scenario's 2060 requirement.
+
+    Net = emissions - sinks - CCUS, where emissions sum the regions the inventory covers.
+    """
+    rows = []
+    missing = budget.loc[budget["emissions_MtCO2"].isna(), "region"].tolist()
+
+    def add(item, value, units, note=""):
+        rows.append({"item": item, "value": float(value), "units": units, "note": note})
+
+    emissions = budget["emissions_MtCO2"].sum(min_count=1)
+    add("emissions", emissions, "Mt CO2 yr-1",
+        f"inventory year {year}" + (f"; missing for {', '.join(missing)}" if missing else ""))
+    for short in REALMS.values():
+        add(f"sink_{short}", budget[f"sink_{short}_MtCO2"].sum(), "Mt CO2 yr-1", "regions + unallocated")
+    add("gross_removal", budget["gross_removal_MtCO2"].sum(), "Mt CO2 yr-1")
+    add("gross_emission", budget["gross_emission_MtCO2"].sum(), "Mt CO2 yr-1", "from sink realms (e.g. outgassing)")
+    sink = budget["sink_total_MtCO2"].sum()
+    add("sink_total", sink, "Mt CO2 yr-1", "net sink, sink positive")
+    add("ccus", ccus_MtCO2, "Mt CO2 yr-1", "from the config (balance.ccus_MtCO2)")
+    add("net_emission", emissions - sink - ccus_MtCO2, "Mt CO2 yr-1", "emissions - sink_total - ccus")
+    add("sink_offset", 100.0 * sink / emissions if emissions else np.nan, "%", "sink_total / emissions")
+    target = scenario.get("ecosystem_sink_2060_GtCO2")
+    if target:
+        src = scenario.get("source", "")
+        lo, hi = target["low"] * MT_PER_GT, target["high"] * MT_PER_GT
+        add("scenario_sink_2060_low", lo, "Mt CO2 yr-1", src)
+        add("scenario_sink_2060_high", hi, "Mt CO2 yr-1", src)
+        add("assessed_sink_share_of_2060_low", 100.0 * sink / lo, "%", "assessed sink / scenario low")
+        add("assessed_sink_share_of_2060_high", 100.0 * sink / hi, "%", "assessed sink / scenario high")
+    return pd.DataFrame(rows)

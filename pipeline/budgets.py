@@ -1,0 +1,53 @@
+"""Stage ``budgets``: one row per region (plus *unallocated*) in Mt CO2 yr-1."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .aggregate import UNALLOCATED
+from .tables import REALMS
+from .units import MgC_to_MtCO2
+
+
+def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.Series | None = None,
+            emissions_year: int | None = None, population: pd.Series | None = None) -> pd.DataFrame:
+    """Per-region budget: sinks by realm (net, and gross removal and emission), emissions, net emission.
+
+    Net emission = emissions - sink_total - CCUS (CCUS per region is 0 until given). A region the
+    inventory lacks has empty emissions and net (missing, never zero). *unallocated* (pixels no
+    region covers, e.g. national waters beyond the offshore zones) has no inventory emissions: its
+    emissions are 0 and its net is minus its sink.
+    """
+    g = region_eco.groupby(["region_id", "realm"], sort=False)[["removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum()
+    ids = list(regions["region_id"]) + [UNALLOCATED]
+    out = pd.DataFrame({"region_id": ids,
+                        "region": list(regions["region_name"]) + [UNALLOCATED]}).set_index("region_id", drop=False)
+    out["area_km2"] = region_eco.groupby("region_id")["area_km2"].sum().reindex(ids).fillna(0.0)
+    for realm, short in REALMS.items():
+        s = g.xs(realm, level="realm") if realm in g.index.get_level_values("realm") else None
+        out[f"sink_{short}_MtCO2"] = (MgC_to_MtCO2(s["sink_MgC_yr"]).reindex(ids).fillna(0.0)
+                                      if s is not None else 0.0)
+    tot = region_eco.groupby("region_id")[["removal_MgC_yr", "emission_MgC_yr"]].sum().reindex(ids).fillna(0.0)
+    out["gross_removal_MtCO2"] = MgC_to_MtCO2(tot["removal_MgC_yr"])
+    out["gross_emission_MtCO2"] = MgC_to_MtCO2(tot["emission_MgC_yr"])
+    out["sink_total_MtCO2"] = out[[f"sink_{s}_MtCO2" for s in REALMS.values()]].sum(axis=1)
+    if emissions is not None:
+        out["emissions_MtCO2"] = emissions.reindex(ids)
+        out.loc[UNALLOCATED, "emissions_MtCO2"] = 0.0
+        out["emissions_year"] = emissions_year
+    else:
+        out["emissions_MtCO2"] = np.nan
+        out["emissions_year"] = pd.NA
+    out["ccus_MtCO2"] = 0.0
+    out["net_MtCO2"] = out["emissions_MtCO2"] - out["sink_total_MtCO2"] - out["ccus_MtCO2"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["sink_offset_pct"] = np.where(out["emissions_MtCO2"] > 0,
+                                          100.0 * out["sink_total_MtCO2"] / out["emissions_MtCO2"], np.nan)
+    if population is not None:
+        out["population"] = population.reindex(ids)
+        # Mt CO2 / persons * 1e6 = t CO2 per person
+        out["emissions_per_capita_tCO2"] = out["emissions_MtCO2"] * 1e6 / out["population"]
+        out["sink_per_capita_tCO2"] = out["sink_total_MtCO2"] * 1e6 / out["population"]
+    return out.reset_index(drop=True)

@@ -1,0 +1,66 @@
+"""Stage ``classify``: land-cover codes -> ecosystem index and realm index per pixel."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from .tables import REALMS, Scheme
+
+#: Ecosystem index of pixels with no data, and of pixels whose code the scheme lacks.
+NODATA, UNKNOWN = -1, -2
+
+
+def classify(codes: xr.DataArray, scheme: Scheme, nodata) -> tuple[xr.DataArray, da.Array]:
+    """Map land-cover codes to ecosystem indices (``scheme.ecosystems``), lazily.
+
+    Returns
+    -------
+    ecosystem : DataArray of int16, dims (y, x)
+        Index into ``scheme.ecosystems``; ``NODATA`` (-1) for nodata, ``UNKNOWN`` (-2) for codes
+        the scheme lacks.
+    code_counts : dask array of int64
+        Pixel count per code value (length 2**bits of the code dtype), so unknown codes are
+        listed after the single compute without another read.
+    """
+    size = 1 << (8 * codes.dtype.itemsize) if codes.dtype.itemsize <= 2 else int(scheme.table["code"].max()) + 1
+    lut = scheme.lookup(size)
+    nodata_code = int(nodata) if nodata is not None and np.isfinite(nodata) else None
+
+    def _classify(block: np.ndarray) -> np.ndarray:
+        b = block.astype(np.int64, copy=False)
+        inside = (b >= 0) & (b < size)
+        eco = np.where(inside, lut[np.clip(b, 0, size - 1)], UNKNOWN).astype(np.int16)
+        if nodata_code is not None:
+            eco[b == nodata_code] = NODATA
+        return eco
+
+    def _count(block: np.ndarray) -> np.ndarray:
+        b = block.astype(np.int64, copy=False).ravel()
+        b = b[(b >= 0) & (b < size)]
+        return np.bincount(b, minlength=size)[None, :]
+
+    data = codes.data
+    eco = xr.DataArray(da.map_blocks(_classify, data, dtype=np.int16), dims=codes.dims, coords=codes.coords,
+                       attrs={"long_name": "ecosystem index", "flag_values": list(range(len(scheme.ecosystems))),
+                              "flag_meanings": " ".join(scheme.ecosystems)})
+    return eco, _code_counts(data, _count, size)
+
+
+def _code_counts(data: da.Array, count, size: int) -> da.Array:
+    parts = [da.from_delayed(_delayed(count)(blk), shape=(1, size), dtype=np.int64)
+             for blk in data.to_delayed().ravel()]
+    return da.concatenate(parts, axis=0).sum(axis=0)
+
+
+def _delayed(func):
+    return dask.delayed(func, pure=True)
+
+
+def realm_of(eco: xr.DataArray, scheme: Scheme) -> xr.DataArray:
+    """Realm index per pixel (index into ``REALMS``), -1 where the ecosystem is nodata/unknown."""
+    realms = list(REALMS)
+    lut = np.array([realms.index(r) for r in scheme.ecosystem_realm] + [-1, -1], dtype=np.int8)
+    return xr.apply_ufunc(lambda e: lut[e], eco, dask="parallelized", output_dtypes=[np.int8])

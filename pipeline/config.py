@@ -1,0 +1,219 @@
+"""The run configuration: a YAML file validated by a pydantic schema before any pixel is read.
+
+Paths are relative to the config file. Every error names the file, the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+
+from .errors import ConfigError, did_you_mean
+from .grid import CHINA_ALBERS
+from .units import SIGN_CONVENTIONS, accepted_density_units
+
+
+def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
+    base = Path((info.context or {}).get("base", "."))
+    path = value if value.is_absolute() else (base / value)
+    path = Path(path).resolve()
+    if not path.exists():
+        raise ValueError(f"file not found: {path} (written as '{value}', relative to {base}). "
+                         "Fix: correct the path; relative paths are read from the config file's folder")
+    return path
+
+
+def _known_units(value: str) -> str:
+    value = " ".join(value.split())
+    if value not in accepted_density_units():
+        raise ValueError(f"unknown units '{value}'.{did_you_mean(value, accepted_density_units())} "
+                         f"Accepted: {', '.join(accepted_density_units())}")
+    return value
+
+
+#: A path that must exist, resolved relative to the config file.
+ExistingPath = Annotated[Path, AfterValidator(_resolve_existing)]
+DensityUnits = Annotated[str, AfterValidator(_known_units)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridSpec(_Spec):
+    """The analysis grid. ``bounds`` default to the regions' extent (land and offshore)."""
+
+    crs: str = Field(CHINA_ALBERS, description="CRS of the analysis grid (equal-area or geographic)")
+    resolution: float = Field(gt=0, description="pixel size in CRS units (m for China Albers)")
+    bounds: tuple[float, float, float, float] | None = Field(None, description="xmin, ymin, xmax, ymax")
+    chunks: int = Field(512, gt=0, description="dask chunk size in pixels")
+
+
+class LandcoverSpec(_Spec):
+    """A categorical land-cover raster and the scheme table that maps its codes."""
+
+    path: ExistingPath
+    scheme: ExistingPath = Field(description="CSV with columns code, name, ecosystem, realm")
+    resampling: Literal["nearest", "mode"] = "nearest"
+    band: int = Field(1, ge=1)
+
+
+class FluxSpec(_Spec):
+    """A flux raster (e.g. NEP, NEE, air-sea CO2 flux) with declared units and sign."""
+
+    path: ExistingPath
+    units: DensityUnits
+    sign: Literal[SIGN_CONVENTIONS] = Field(description="uptake_positive or emission_positive (NEE)")  # type: ignore[valid-type]
+    resampling: Literal["average", "bilinear", "nearest"] = "average"
+    band: int = Field(1, ge=1)
+
+
+class OffshoreSpec(_Spec):
+    """Offshore (maritime) zones joined to land regions by id: sea pixels inside belong to that region."""
+
+    path: ExistingPath
+    layer: str | None = None
+    id_field: str
+
+
+class RegionsSpec(_Spec):
+    """Region polygons (provinces or any polygons), with optional offshore zones."""
+
+    path: ExistingPath
+    layer: str | None = None
+    id_field: str
+    name_field: str
+    offshore: OffshoreSpec | None = None
+
+
+class RealmSpec(_Spec):
+    """How one realm's sink is computed: from a flux raster or from per-ecosystem coefficients."""
+
+    method: Literal["flux", "coefficient"] = "coefficient"
+    flux: str | None = Field(None, description="name of an entry under 'fluxes' (method: flux)")
+    ecosystems: list[str] | None = Field(
+        None, description="ecosystems the flux applies to (default: every ecosystem with a coefficient row "
+                          "in this realm); other ecosystems of the realm fall back to coefficients")
+
+
+class SinksSpec(_Spec):
+    """Sink methods per realm and the coefficient table (rates with low/central/high and sources)."""
+
+    coefficients: ExistingPath
+    terrestrial: RealmSpec = RealmSpec()
+    inland_water: RealmSpec = RealmSpec()
+    ocean: RealmSpec = RealmSpec()
+
+
+class RegionTableSpec(_Spec):
+    """A per-region table (emission inventory, population) joined to regions by id."""
+
+    path: ExistingPath
+    region_field: str
+    value_field: str
+    year_field: str = "year"
+    year: int | None = Field(None, description="year to use (default: the latest in the table)")
+    source: str = ""
+
+
+class BalanceSpec(_Spec):
+    """National balance inputs: CCUS and the neutrality scenario targets."""
+
+    ccus_MtCO2: float = Field(0.0, ge=0, description="CCUS capture in the balance year [Mt CO2 yr-1]")
+    scenario: ExistingPath | None = None
+
+
+class RunConfig(_Spec):
+    """A whole run: inputs, grid, methods and outputs' settings."""
+
+    name: str = "run"
+    grid: GridSpec
+    landcover: LandcoverSpec
+    fluxes: dict[str, FluxSpec] = {}
+    regions: RegionsSpec
+    sinks: SinksSpec
+    emissions: RegionTableSpec | None = None
+    population: RegionTableSpec | None = None
+    balance: BalanceSpec = BalanceSpec()
+    source_path: Path | None = Field(None, exclude=True)
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every input file, by a readable key (for checksums in the manifest)."""
+        out: dict[str, Path] = {"landcover": self.landcover.path, "landcover_scheme": self.landcover.scheme,
+                                "regions": self.regions.path, "coefficients": self.sinks.coefficients}
+        out.update({f"flux:{k}": v.path for k, v in self.fluxes.items()})
+        if self.regions.offshore:
+            out["offshore"] = self.regions.offshore.path
+        for key in ("emissions", "population"):
+            spec = getattr(self, key)
+            if spec is not None:
+                out[key] = spec.path
+        if self.balance.scenario:
+            out["scenario"] = self.balance.scenario
+        return out
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config; relative paths are resolved from the file's folder.
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem, each naming the key, the value and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}. Fix: pass the path of a YAML config "
+                          "(e.g. configs/sample.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    return config_from_dict(data, base=path.resolve().parent, source=path)
+
+
+def config_from_dict(data: dict[str, Any], base: Path, source: Path | None = None) -> RunConfig:
+    """Validate a config given as a dict; ``base`` is the folder relative paths start from."""
+    try:
+        cfg = RunConfig.model_validate(data, context={"base": base})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source or base)) from None
+    return cfg.model_copy(update={"source_path": source.resolve() if source else None})
+
+
+def _format_errors(exc: ValidationError, source: Path) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s) in the configuration:"]
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            lines.append(f"  - unknown key '{key}'.{did_you_mean(loc[-1], allowed)} "
+                         f"Allowed here: {', '.join(sorted(allowed))}")
+        elif err["type"] == "missing":
+            lines.append(f"  - missing key '{key}'. Fix: add it to the config")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  - '{key}' = {err.get('input')!r}: {msg}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: Any = RunConfig
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:  # a dict key (e.g. a flux name)
+            model = FluxSpec if model is RunConfig or part not in getattr(model, "model_fields", {}) else model
+            continue
+        ann = field.annotation
+        candidates = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if candidates:
+            model = candidates[0]
+        elif getattr(ann, "__origin__", None) is dict:
+            model = ann.__args__[1]
+    return list(getattr(model, "model_fields", {}))

@@ -1,0 +1,89 @@
+"""Stage ``load``: check every input's header and read the small tables and polygons.
+
+No pixel is read here. Rasters are described by :class:`RasterSource` (path, header, how to
+resample); :mod:`pipeline.align` opens them lazily on the analysis grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import yaml
+
+from .config import RunConfig
+from .errors import InputError
+from .io.rasters import raster_info
+from .io.vectors import read_regions
+from .tables import Scheme, read_coefficients, read_region_table, read_scheme
+
+
+@dataclass(frozen=True)
+class RasterSource:
+    """One input raster: where it is, its header, and how it is resampled onto the grid."""
+
+    name: str
+    path: Path
+    resampling: str
+    band: int
+    info: dict
+    units: str | None = None  # density units (fluxes); None for categorical rasters
+    sign: str | None = None
+
+
+@dataclass
+class Inputs:
+    """Everything a run reads, with rasters still unread."""
+
+    rasters: dict[str, RasterSource]
+    regions: gpd.GeoDataFrame
+    scheme: Scheme
+    coefficients: pd.DataFrame
+    emissions: pd.Series | None = None
+    emissions_year: int | None = None
+    population: pd.Series | None = None
+    population_year: int | None = None
+    scenario: dict = field(default_factory=dict)
+
+
+def load(cfg: RunConfig) -> Inputs:
+    """Open every input's header, read tables and polygons; fail early with a clear message."""
+    lc = cfg.landcover
+    rasters = {"landcover": RasterSource("landcover", lc.path, lc.resampling, lc.band, raster_info(lc.path))}
+    for name, spec in cfg.fluxes.items():
+        rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
+                                               raster_info(spec.path), spec.units, spec.sign)
+    for src in rasters.values():
+        if src.band > src.info["count"]:
+            raise InputError(f"{src.path}: band {src.band} requested but the raster has {src.info['count']}")
+    if not pd.api.types.is_integer_dtype(rasters["landcover"].info["dtype"]):
+        raise InputError(f"{lc.path}: a land-cover raster must hold integer class codes, found "
+                         f"{rasters['landcover'].info['dtype']}. Fix: point 'landcover.path' at the class raster")
+
+    r = cfg.regions
+    offshore = (r.offshore.path, r.offshore.layer, r.offshore.id_field) if r.offshore else None
+    regions = read_regions(r.path, r.layer, r.id_field, r.name_field, offshore)
+
+    inputs = Inputs(rasters, regions, read_scheme(lc.scheme), read_coefficients(cfg.sinks.coefficients))
+    if cfg.emissions is not None:
+        e = cfg.emissions
+        inputs.emissions, inputs.emissions_year = read_region_table(
+            e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions")
+        _check_region_names(inputs.emissions, regions, e.path, "emissions")
+    if cfg.population is not None:
+        p = cfg.population
+        inputs.population, inputs.population_year = read_region_table(
+            p.path, p.region_field, p.value_field, p.year_field, p.year, "population")
+        _check_region_names(inputs.population, regions, p.path, "population")
+    if cfg.balance.scenario is not None:
+        inputs.scenario = yaml.safe_load(Path(cfg.balance.scenario).read_text(encoding="utf-8")) or {}
+    return inputs
+
+
+def _check_region_names(table: pd.Series, regions: gpd.GeoDataFrame, path: Path, what: str) -> None:
+    unknown = sorted(set(table.index) - set(regions["region_id"]))
+    if unknown:
+        raise InputError(f"{path}: {what} rows for region id(s) {unknown} that match no region "
+                         f"(region ids: {sorted(regions['region_id'])}). Fix: correct the ids or drop the rows")

@@ -1,0 +1,210 @@
+"""``run(config) -> RunResult``: wire the stages, compute once, write atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dask
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from .aggregate import aggregate, region_ecosystem_table, region_labels
+from .align import align, grid_from_spec
+from .balance import balance
+from .budgets import budgets
+from .classify import NODATA, UNKNOWN, classify, realm_of
+from .config import RunConfig, load_config
+from .errors import UnknownClassError
+from .export import MAPS, export_gpkg, export_tables
+from .io.manifest import sha256, versions, write_manifest
+from .io.rasters import to_cog, write_map_lazily
+from .io.rundir import check_target, staged_run_dir
+from .load import load
+from .report import write_report
+from .sinks import compute_sinks
+from .tables import REALMS
+from .units import check_plausible
+
+log = logging.getLogger("carbon_sink")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: where, the tables, QA counts and timings."""
+
+    run_dir: Path
+    region_ecosystem: pd.DataFrame
+    budgets: pd.DataFrame
+    balance: pd.DataFrame
+    qa: dict
+    timings: dict = field(default_factory=dict)
+
+
+def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwrite: bool = False,
+        scheduler: str | None = None, progress: bool = False) -> RunResult:
+    """Run the whole pipeline and write one run directory.
+
+    Parameters
+    ----------
+    config : RunConfig or path to a YAML config
+    out : run directory (default ``out/<config name>`` beside the current folder)
+    overwrite : replace an existing run directory (otherwise an error)
+    scheduler : ``None``/``"threads"`` (default), ``"processes"``, ``"synchronous"``, or the address
+        of a ``dask.distributed`` scheduler (``tcp://host:8786``)
+    progress : show a progress bar during the computation
+    """
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    target = Path(out) if out is not None else Path("out") / cfg.name
+    check_target(target, overwrite)  # fail before any work
+
+    inputs = load(cfg)
+    grid = grid_from_spec(cfg.grid, inputs.regions)
+    layers = align(inputs.rasters, grid)
+    lc = layers["landcover"]
+    eco, code_counts = classify(lc, inputs.scheme, lc.attrs.get("nodata"))
+    fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
+    for name, arr in fluxes.items():
+        arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
+    sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes)
+    removal = sum(s.removal for s in sinks.values())
+    emission = sum(s.emission for s in sinks.values())
+    area = grid.pixel_area()
+    labels = region_labels(inputs.regions, grid)
+    timings["prepare_s"] = time.perf_counter() - t0
+    sums = aggregate(eco, removal, emission, area, labels, len(inputs.scheme.ecosystems))
+
+    realm_idx = realm_of(eco, inputs.scheme)
+    net = removal - emission
+    maps = {"sink_total": net.where(eco >= 0)}
+    for i, (realm, short) in enumerate(REALMS.items()):
+        maps[f"sink_{short}"] = (sinks[realm].removal - sinks[realm].emission).where(realm_idx == i)
+    qa_lazy = {"nodata_px": (eco.data == NODATA).sum(), "unknown_px": (eco.data == UNKNOWN).sum()}
+    for s in sinks.values():
+        qa_lazy.update(s.qa)
+
+    config_hash = sha256(cfg.source_path) if cfg.source_path else hashlib.sha256(
+        cfg.model_dump_json().encode()).hexdigest()
+    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as make_lock:
+        (tmp / "maps").mkdir()
+        writes = []
+        for name in MAPS:
+            tags = _map_tags(name, maps[name], sinks, config_hash)
+            writes.append(write_map_lazily(maps[name], tmp / "maps" / f".{name}.stage.tif", grid, tags,
+                                           lock=make_lock(name)))
+        t1 = time.perf_counter()
+        with _progress() if progress else contextlib.nullcontext():
+            _, sums_np, counts_np, qa = dask.compute(writes, sums, code_counts, qa_lazy)
+        timings["compute_s"] = time.perf_counter() - t1
+        _check_after_compute(counts_np, inputs, lc, qa, cfg)
+
+        t2 = time.perf_counter()
+        for name in MAPS:
+            stage = tmp / "maps" / f".{name}.stage.tif"
+            to_cog(stage, tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
+            stage.unlink()
+        names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
+        region_eco = region_ecosystem_table(np.asarray(sums_np), labels, names, inputs.scheme.ecosystems,
+                                            inputs.scheme.ecosystem_realm)
+        budget = budgets(region_eco, inputs.regions, inputs.emissions, inputs.emissions_year, inputs.population)
+        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, inputs.emissions_year)
+        export_tables(tmp, region_eco, budget, bal)
+        export_gpkg(tmp, inputs.regions, budget, bal)
+        timings["export_s"] = time.perf_counter() - t2
+        qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}
+        qa_out.update({"unallocated_km2": float(region_eco.loc[region_eco["region_id"] == "unallocated",
+                                                                 "area_km2"].sum()),
+                       "overlap_px": labels.overlap_px, "grid_shape": list(grid.shape),
+                       "region_border_px": int((labels.whole < 0).sum())})
+        timings["total_s"] = time.perf_counter() - t0
+        write_manifest(tmp / "manifest.json", {
+            "carbon_sink_version": __version__,
+            "config": cfg.model_dump(mode="json"),
+            "config_file": str(cfg.source_path) if cfg.source_path else None,
+            "config_sha256": config_hash,
+            "inputs": {k: {"path": str(p), "sha256": sha256(p)} for k, p in cfg.input_paths().items()},
+            "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
+                     "chunks": grid.chunks},
+            "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS],
+                        "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"],
+                        "vector": "budget.gpkg", "report": "report.md"},
+            "units": {"maps": "g C m-2 yr-1 (sink positive)", "tables_mass": "Mg C yr-1",
+                      "budgets": "Mt CO2 yr-1", "area": "km2"},
+            "qa": qa_out,
+            "versions": versions(),
+            "timings_s": timings,
+        })
+        write_report(tmp)
+    return RunResult(target, region_eco, budget, bal, qa_out, timings)
+
+
+def _map_tags(name: str, arr: xr.DataArray, sinks, config_hash: str) -> dict:
+    realm = {f"sink_{s}": r for r, s in REALMS.items()}.get(name)
+    if realm:
+        method, source = sinks[realm].method, sinks[realm].source
+    else:
+        method = "; ".join(f"{r}: {s.method}" for r, s in sinks.items())
+        source = "sum of the realm maps"
+    long_name = f"net {realm or 'total'} carbon sink density (removal - emission)"
+    arr.attrs["long_name"] = long_name
+    return {"units": "g C m-2 yr-1", "sign": "uptake_positive (sink positive)", "kind": "density",
+            "long_name": long_name, "realm": realm or "all", "method": method, "source": source,
+            "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}
+
+
+def _check_after_compute(counts: np.ndarray, inputs, lc: xr.DataArray, qa: dict, cfg: RunConfig) -> None:
+    known = set(inputs.scheme.table["code"].tolist())
+    nodata = lc.attrs.get("nodata")
+    present = np.flatnonzero(counts)
+    unknown = [int(c) for c in present if c not in known and not (nodata is not None and c == nodata)]
+    if unknown:
+        listed = ", ".join(f"{c} ({int(counts[c])} px)" for c in unknown)
+        raise UnknownClassError(
+            f"{inputs.rasters['landcover'].path}: land-cover code(s) {listed} are not in the scheme "
+            f"{cfg.landcover.scheme}. Fix: add a row (code, name, ecosystem, realm) for each to the scheme CSV, "
+            "or declare them as the raster's nodata")
+    for realm in REALMS:
+        key = f"flux_max_abs:{realm}"
+        if key in qa:
+            spec = getattr(cfg.sinks, realm)
+            fs = cfg.fluxes[spec.flux]
+            check_plausible(float(qa[key]), realm, fs.units, str(fs.path))
+
+
+def _crs_label(crs) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_proj4()
+
+
+@contextlib.contextmanager
+def _scheduler(name: str | None):
+    """Use the named scheduler; yield a factory of locks that serialise writes to one file."""
+    if name in (None, "threads", "threaded", "synchronous", "single-threaded"):
+        with dask.config.set(scheduler=name or "threads"):
+            yield lambda _: threading.Lock()
+    elif name == "processes":
+        with multiprocessing.Manager() as manager, dask.config.set(scheduler="processes"):
+            yield lambda _: manager.Lock()
+    else:
+        from distributed import Client, Lock
+
+        with Client(name) as client:
+            yield lambda key: Lock(f"carbon-sink-write-{key}-{id(client)}", client=client)
+
+
+@contextlib.contextmanager
+def _progress():
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar(dt=0.5):
+        yield

@@ -1,0 +1,100 @@
+"""The sink methods every realm shares: per-ecosystem coefficients and flux rasters.
+
+Each returns gross **removal** and gross **emission** densities [g C m-2 yr-1], both >= 0, so
+the net sink (removal - emission, sink positive) is never the only number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from ..config import RealmSpec
+from ..errors import ConfigError
+from ..tables import Scheme, coefficient_rates
+from ..units import density_factor, sign_factor
+
+
+@dataclass
+class RealmSink:
+    """Removal and emission density of one realm (zero outside it), plus lazy QA numbers."""
+
+    realm: str
+    method: str
+    removal: xr.DataArray
+    emission: xr.DataArray
+    source: str
+    qa: dict[str, da.Array] = field(default_factory=dict)
+
+
+def _take(table: np.ndarray, eco: xr.DataArray) -> xr.DataArray:
+    """Look a per-ecosystem value up for every pixel (0 for nodata/unknown pixels)."""
+    lut = np.concatenate([table, [0.0, 0.0]])  # indices -1 and -2 (nodata, unknown) read 0
+    return xr.apply_ufunc(lambda e: lut[e], eco, dask="parallelized", output_dtypes=[np.float64])
+
+
+def in_realm(eco: xr.DataArray, scheme: Scheme, realm: str, ecosystems: list[str] | None = None) -> xr.DataArray:
+    """Boolean mask of pixels whose ecosystem is in ``realm`` (and in ``ecosystems`` if given)."""
+    table = np.array([r == realm and (ecosystems is None or e in ecosystems)
+                      for e, r in zip(scheme.ecosystems, scheme.ecosystem_realm)], dtype=float)
+    return _take(table, eco) > 0
+
+
+def by_coefficient(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str,
+                   ecosystems: list[str] | None = None) -> RealmSink:
+    """Removal and emission from the central rate of each ecosystem of ``realm`` (or of ``ecosystems``)."""
+    removal, emission = coefficient_rates(coeffs, scheme, realm, ecosystems)
+    sub = coeffs[(coeffs["realm"] == realm) & (coeffs["ecosystem"].isin(ecosystems) if ecosystems else True)]
+    return RealmSink(realm, "coefficient", _take(removal, eco), _take(emission, eco),
+                     "; ".join(sorted(set(sub["source"]))))
+
+
+def flux_density(flux: xr.DataArray) -> xr.DataArray:
+    """A flux raster in g C m-2 yr-1, uptake positive, from its declared ``units`` and ``sign_convention``."""
+    factor = density_factor(flux.attrs["units"]) * sign_factor(flux.attrs["sign_convention"])
+    nodata = flux.attrs.get("nodata")
+    data = flux.astype(np.float64)
+    if nodata is not None and np.isfinite(nodata):
+        data = data.where(flux != nodata)
+    return data * factor
+
+
+def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSpec,
+            fluxes: dict[str, xr.DataArray], default_ecosystems: list[str] | None) -> RealmSink:
+    """Sink from a flux raster on the ecosystems it applies to; coefficients elsewhere in the realm.
+
+    Pixels of those ecosystems where the flux has no data get no sink and are counted in
+    ``qa["flux_missing_px"]``.
+    """
+    if spec.flux not in fluxes:
+        raise ConfigError(f"sinks.{realm}.flux = {spec.flux!r} names no entry under 'fluxes' "
+                          f"(entries: {sorted(fluxes)}). Fix: name one of them")
+    realm_ecos = [e for e, r in zip(scheme.ecosystems, scheme.ecosystem_realm) if r == realm]
+    chosen = spec.ecosystems or [e for e in (default_ecosystems or realm_ecos) if e in realm_ecos]
+    unknown = sorted(set(chosen) - set(realm_ecos))
+    if unknown:
+        raise ConfigError(f"sinks.{realm}.ecosystems: {unknown} are not {realm} ecosystems of the scheme "
+                          f"({realm_ecos})")
+    density = flux_density(fluxes[spec.flux])
+    use = in_realm(eco, scheme, realm, chosen)
+    missing = use & density.isnull()
+    value = density.where(use & ~missing, 0.0)
+    rest = [e for e in realm_ecos if e not in chosen]
+    base = by_coefficient(eco, scheme, coeffs, realm, rest) if rest else None
+    removal = value.clip(min=0) + (base.removal if base else 0)
+    emission = (-value).clip(min=0) + (base.emission if base else 0)
+    src = fluxes[spec.flux].attrs.get("source", spec.flux)
+    qa = {f"flux_missing_px:{realm}": missing.data.sum(),
+          f"flux_max_abs:{realm}": abs(value).data.max()}
+    return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
+                     + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa)
+
+
+def compute_realm(eco, scheme, coeffs, realm: str, spec: RealmSpec, fluxes, default_flux_ecosystems=None) -> RealmSink:
+    """Dispatch one realm to its method."""
+    if spec.method == "coefficient":
+        return by_coefficient(eco, scheme, coeffs, realm)
+    return by_flux(eco, scheme, coeffs, realm, spec, fluxes, default_flux_ecosystems)

@@ -1,0 +1,137 @@
+"""Units and signs: the only module that knows unit strings and conversion factors.
+
+Internal density is **g C m-2 yr-1**, mass **Mg C** (= t C), reported totals **Mt CO2 yr-1**
+(= Tg CO2 yr-1). Dimensional arithmetic (kg -> g, s -> yr, ha -> m2) is done by one pint
+registry; the chemistry (C <-> CO2, mol C -> g C) is written here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pint
+
+from .errors import UnitError
+
+#: The unit registry shared by the whole package. pint's ``year`` is the Julian year
+#: (365.25 d = 31,557,600 s), the year of the Global Carbon Budget's per-second grids.
+ureg = pint.UnitRegistry()
+
+#: Internal density unit of every sink layer.
+DENSITY_UNITS = "g C m-2 yr-1"
+#: Molar mass of carbon [g mol-1] (IUPAC standard atomic weight, conventional value).
+MOLAR_MASS_C = 12.011
+#: Mass ratio CO2 / C [g CO2 per g C] (44/12, molar masses rounded as in IPCC practice).
+CO2_PER_C = 44.0 / 12.0
+#: Sign conventions an input may declare.
+SIGN_CONVENTIONS = ("uptake_positive", "emission_positive")
+
+
+@dataclass(frozen=True)
+class _Density:
+    """How one accepted density unit string maps to g C m-2 yr-1."""
+
+    pint_expr: str  # dimensional part: a mass or an amount of substance per area per time
+    chem: float = 1.0  # g C per g of the declared substance (1 for carbon, 12/44 for CO2)
+
+
+#: Accepted density units (the spelling users write in configs and file tags).
+_DENSITY_UNITS: dict[str, _Density] = {
+    "g C m-2 yr-1": _Density("g / m**2 / year"),
+    "kg C m-2 yr-1": _Density("kg / m**2 / year"),
+    "kg C m-2 s-1": _Density("kg / m**2 / s"),
+    "Mg C ha-1 yr-1": _Density("Mg / hectare / year"),
+    "t C ha-1 yr-1": _Density("Mg / hectare / year"),
+    "t C km-2 yr-1": _Density("Mg / km**2 / year"),
+    "mol C m-2 yr-1": _Density("mol / m**2 / year"),
+    "mol C m-2 s-1": _Density("mol / m**2 / s"),
+    "mmol C m-2 d-1": _Density("mmol / m**2 / day"),
+    "g CO2 m-2 yr-1": _Density("g / m**2 / year", chem=1.0 / CO2_PER_C),
+}
+
+#: Plausible range of |sink density| per realm [g C m-2 yr-1], after conversion. Wider than any
+#: published value (forest eddy-covariance NEP reaches ~400, Tibetan rivers outgas ~1,300).
+PLAUSIBLE_ABS_MAX = {"terrestrial": 3000.0, "inland_water": 5000.0, "ocean": 1000.0}
+
+
+def accepted_density_units() -> list[str]:
+    """Return the density unit strings the pipeline accepts."""
+    return list(_DENSITY_UNITS)
+
+
+@cache
+def density_factor(units: str) -> float:
+    """Return the factor that converts a density in ``units`` to g C m-2 yr-1.
+
+    Raises
+    ------
+    UnitError
+        If ``units`` is not one of :func:`accepted_density_units`.
+    """
+    spec = _DENSITY_UNITS.get(" ".join(str(units).split()))
+    if spec is None:
+        raise UnitError(
+            f"unknown units '{units}'. Accepted density units: {', '.join(_DENSITY_UNITS)}. "
+            "Fix: declare one of these in the config (key 'units') or convert the raster."
+        )
+    q = ureg.Quantity(1.0, spec.pint_expr)
+    if q.check("[substance] / [length] ** 2 / [time]"):
+        # amount of carbon: mol -> g C by the molar mass of carbon
+        return float(q.to("mol / m**2 / year").magnitude) * MOLAR_MASS_C
+    return float(q.to("g / m**2 / year").magnitude) * spec.chem
+
+
+def sign_factor(sign_convention: str) -> float:
+    """Return +1 for ``uptake_positive`` and -1 for ``emission_positive`` (e.g. NEE)."""
+    if sign_convention == "uptake_positive":
+        return 1.0
+    if sign_convention == "emission_positive":
+        return -1.0
+    raise UnitError(
+        f"unknown sign convention '{sign_convention}'. Accepted: {', '.join(SIGN_CONVENTIONS)} "
+        "(NEE and sea-to-air fluxes are emission_positive)."
+    )
+
+
+def check_plausible(max_abs: float, realm: str, units: str, source: str) -> None:
+    """Fail with the likely mistake when a converted density is implausibly large.
+
+    ``max_abs`` is the largest |value| after conversion to g C m-2 yr-1.
+    """
+    limit = PLAUSIBLE_ABS_MAX[realm]
+    if np.isfinite(max_abs) and max_abs > limit:
+        ratio = max_abs / limit
+        hint = ""
+        for wrong, right in (("kg", "g"), ("yr-1", "s-1"), ("Mg C ha-1", "g C m-2")):
+            if wrong in units:
+                hint = f" Is the raster perhaps in '{units.replace(wrong, right)}' rather than '{units}'?"
+                break
+        raise UnitError(
+            f"{source}: values reach {max_abs:,.0f} g C m-2 yr-1 after conversion from '{units}', "
+            f"{ratio:,.0f}x the plausible maximum for the {realm} realm ({limit:,.0f}).{hint} "
+            "Fix: declare the units the file really uses."
+        )
+
+
+# --- masses ---------------------------------------------------------------------------------
+#: g -> Mg
+G_PER_MG = 1.0e6
+#: Mg -> Mt
+MG_PER_MT = 1.0e6
+
+
+def grams_to_Mg(grams):
+    """Convert a mass in g to Mg (= t)."""
+    return grams / G_PER_MG
+
+
+def MgC_to_MtCO2(mg_c):
+    """Convert Mg C to Mt CO2 (x 44/12, x 1e-6)."""
+    return mg_c * CO2_PER_C / MG_PER_MT
+
+
+def m2_to_km2(m2):
+    """Convert an area in m2 to km2."""
+    return m2 / 1.0e6
