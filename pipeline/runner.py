@@ -7,6 +7,7 @@ import hashlib
 import logging
 import multiprocessing
 import threading
+import warnings
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,11 @@ def _check_after_compute(counts: np.ndarray, inputs, lc: xr.DataArray, qa: dict,
 
 def _crs_label(crs) -> str:
     epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.to_proj4()
+    if epsg:
+        return f"EPSG:{epsg}"
+    with warnings.catch_warnings():  # a PROJ string is the readable label; the manifest keeps the config's CRS
+        warnings.simplefilter("ignore", UserWarning)
+        return crs.to_proj4()
 
 
 @contextlib.contextmanager
@@ -199,7 +204,7 @@ def _scheduler(name: str | None):
         from distributed import Client, Lock
 
         with Client(name) as client:
-            yield lambda key: Lock(f"carbon-sink-write-{key}-{id(client)}", client=client)
+            yield lambda key: Lock(f"carbon-sink-write-{key}-{id(client)}")
 
 
 @contextlib.contextmanager

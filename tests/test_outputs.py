@@ -1,0 +1,105 @@
+"""The sample run end to end: outputs re-read from disk and checked against independent reads."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from pyproj import CRS
+
+from conftest import ROOT
+from pipeline.export import MAPS
+from pipeline.grid import CHINA_ALBERS
+
+G_PER_MT = 1e12
+
+
+def test_maps__cog_with_tags_units_and_overviews(sample_run):
+    for name in MAPS:
+        with rasterio.open(sample_run.run_dir / "maps" / f"{name}.tif") as src:
+            assert src.dtypes[0] == "float32"
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.overviews(1), f"{name} has no overviews"
+            tags = src.tags()
+            assert tags["units"] == "g C m-2 yr-1"
+            assert tags["sign"].startswith("uptake_positive")
+            assert tags["kind"] == "density"
+            assert CRS.from_user_input(src.crs).equals(CRS.from_user_input(CHINA_ALBERS))
+            assert np.isnan(src.nodata)
+
+
+def test_maps__total_is_sum_of_realms_and_matches_budgets(sample_run):
+    run_dir = sample_run.run_dir
+    arrays = {}
+    for name in MAPS:
+        with rasterio.open(run_dir / "maps" / f"{name}.tif") as src:
+            arrays[name] = src.read(1).astype(np.float64)
+            pixel_m2 = abs(src.transform.a * src.transform.e)
+    realms = np.nansum([np.nan_to_num(arrays[m]) for m in MAPS[1:]], axis=0)
+    np.testing.assert_allclose(np.nan_to_num(arrays["sink_total"]), realms, atol=1e-4)
+    # sum over pixels of density x area, g C -> Mt CO2, against the budgets (regions + unallocated)
+    budgets = pd.read_csv(run_dir / "tables" / "budgets.csv")
+    for name in MAPS:
+        from_map = np.nansum(arrays[name]) * pixel_m2 * 44 / 12 / G_PER_MT
+        col = name.replace("sink_", "sink_") + "_MtCO2"
+        assert budgets[col].sum() == pytest.approx(from_map, rel=1e-5), name  # float32 maps
+
+
+def test_tables__contract_columns_and_rows(sample_run):
+    run_dir = sample_run.run_dir
+    reco = pd.read_csv(run_dir / "tables" / "region_ecosystem.csv")
+    assert {"region", "realm", "ecosystem", "area_km2", "sink_MgC_yr"} <= set(reco.columns)
+    budgets = pd.read_csv(run_dir / "tables" / "budgets.csv", dtype={"region_id": str})
+    for col in ("sink_terrestrial_MtCO2", "sink_water_MtCO2", "sink_ocean_MtCO2", "sink_total_MtCO2",
+                "emissions_MtCO2", "net_MtCO2"):
+        assert col in budgets.columns
+    assert budgets["region_id"].tolist() == ["310000", "320000", "330000", "340000", "350000", "360000",
+                                             "unallocated"]
+    assert not budgets[["sink_total_MtCO2", "area_km2"]].isna().any().any()
+    b = budgets.set_index("region_id")
+    # inland provinces get no ocean sink; the coastal ones do, through their offshore zones
+    assert b.loc["340000", "sink_ocean_MtCO2"] == 0 and b.loc["360000", "sink_ocean_MtCO2"] == 0
+    assert (b.loc[["310000", "320000", "330000", "350000"], "sink_ocean_MtCO2"] > 0).all()
+    # emissions equal the CEADs 2019 Scope 1 totals, read here independently
+    ceads = pd.read_csv(ROOT / "sample_rasters" / "emissions_ceads_2015_2019.csv")
+    ceads = ceads[ceads["year"] == 2019]
+    ceads = pd.Series(ceads["Scope_1_Total_MtCO2"].to_numpy(), index=ceads["adcode"].astype(str))
+    for rid, value in ceads.items():
+        assert b.loc[rid, "emissions_MtCO2"] == pytest.approx(value)
+        assert b.loc[rid, "net_MtCO2"] == pytest.approx(value - b.loc[rid, "sink_total_MtCO2"])
+    bal = pd.read_csv(run_dir / "tables" / "balance.csv").set_index("item")["value"]
+    assert bal["sink_total"] == pytest.approx(budgets["sink_total_MtCO2"].sum())
+    assert bal["emissions"] == pytest.approx(ceads.sum())
+    # the seed paper's 2060 requirement, 2.0-2.5 Gt CO2 yr-1
+    assert bal["scenario_sink_2060_low"] == 2000 and bal["scenario_sink_2060_high"] == 2500
+
+
+def test_gpkg__layers_crs_and_values(sample_run):
+    path = sample_run.run_dir / "budget.gpkg"
+    layers = dict(pyogrio.list_layers(path))
+    assert {"regions", "nation"} <= set(layers)
+    regions = pyogrio.read_dataframe(path, layer="regions")
+    assert regions.crs is not None and len(regions) == 6
+    budgets = pd.read_csv(sample_run.run_dir / "tables" / "budgets.csv", dtype={"region_id": str})
+    merged = regions.merge(budgets, on="region_id", suffixes=("", "_csv"))
+    np.testing.assert_allclose(merged["sink_total_MtCO2"], merged["sink_total_MtCO2_csv"], rtol=1e-12)
+    nation = pyogrio.read_dataframe(path, layer="nation")
+    assert len(nation) == 1 and nation["sink_total_MtCO2"][0] == pytest.approx(budgets["sink_total_MtCO2"].sum())
+
+
+def test_manifest_and_report(sample_run):
+    run_dir = sample_run.run_dir
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["inputs"]) >= {"landcover", "flux:sland", "regions", "emissions"}
+    import hashlib
+
+    lc = manifest["inputs"]["landcover"]
+    assert lc["sha256"] == hashlib.sha256(open(lc["path"], "rb").read()).hexdigest()
+    assert manifest["versions"]["gdal"] and manifest["timings_s"]["total_s"] > 0
+    assert manifest["qa"]["unknown_px"] == 0
+    report = (run_dir / "report.md").read_text()
+    total = pd.read_csv(run_dir / "tables" / "balance.csv").set_index("item").loc["sink_total", "value"]
+    assert f"{total:,.1f} Mt CO2 yr-1" in report
+    assert not list(run_dir.parent.glob(".run.tmp-*")), "temporary run directory left behind"
