@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .aggregate import UNALLOCATED
+from .labels import UNALLOCATED
 from .tables import REALMS
 from .units import MgC_to_MtCO2
 

@@ -5,6 +5,7 @@ Paths are relative to the config file. Every error names the file, the key, the 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -87,6 +88,9 @@ class RegionsSpec(_Spec):
     id_field: str
     name_field: str
     offshore: OffshoreSpec | None = None
+    overlap: Literal["first", "largest"] | None = Field(
+        None, description="what to do with overlapping polygons: error (default), 'first' (earlier feature "
+                          "wins) or 'largest' (larger polygon wins)")
 
 
 class RealmSpec(_Spec):
@@ -138,7 +142,17 @@ class RunConfig(_Spec):
     emissions: RegionTableSpec | None = None
     population: RegionTableSpec | None = None
     balance: BalanceSpec = BalanceSpec()
+    cache_dir: Path | None = Field(None, description="where region labels are cached (default: "
+                                                     "$CARBON_SINK_CACHE or ~/.cache/carbon-sink)")
     source_path: Path | None = Field(None, exclude=True)
+
+    def label_cache_dir(self) -> Path:
+        """The folder caching region labels: ``cache_dir``, else $CARBON_SINK_CACHE, else ~/.cache/carbon-sink."""
+        if self.cache_dir is not None:
+            base = self.source_path.parent if self.source_path else Path.cwd()
+            return self.cache_dir if self.cache_dir.is_absolute() else (base / self.cache_dir).resolve()
+        env = os.environ.get("CARBON_SINK_CACHE")
+        return Path(env) if env else Path.home() / ".cache" / "carbon-sink"
 
     def input_paths(self) -> dict[str, Path]:
         """Every input file, by a readable key (for checksums in the manifest)."""

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .aggregate import UNALLOCATED
+from .labels import UNALLOCATED
 from .io.csv import write_table
 from .io.vectors import write_gpkg
 

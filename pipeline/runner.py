@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import __version__
-from .aggregate import aggregate, region_ecosystem_table, region_labels
+from .aggregate import aggregate, region_ecosystem_table
 from .align import align, grid_from_spec
 from .balance import balance
 from .budgets import budgets
@@ -29,11 +29,12 @@ from .export import MAPS, export_gpkg, export_tables
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import to_cog, write_map_lazily
 from .io.rundir import check_target, staged_run_dir
+from .labels import region_labels, resolve_overlaps
 from .load import load
 from .report import write_report
 from .sinks import compute_sinks
 from .tables import REALMS
-from .units import check_plausible
+from .units import PLAUSIBLE_ABS_MAX, check_plausible
 
 log = logging.getLogger("carbon_sink")
 
@@ -81,9 +82,14 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     removal = sum(s.removal for s in sinks.values())
     emission = sum(s.emission for s in sinks.values())
     area = grid.pixel_area()
-    labels = region_labels(inputs.regions, grid)
+    polys = inputs.regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
+    polys, overlaps = resolve_overlaps(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path))
+    t_labels = time.perf_counter()
+    labels = region_labels(polys, grid, cfg.label_cache_dir())
+    timings["labels_s"] = time.perf_counter() - t_labels
     timings["prepare_s"] = time.perf_counter() - t0
-    sums = aggregate(eco, removal, emission, area, labels, len(inputs.scheme.ecosystems))
+    max_density = max(PLAUSIBLE_ABS_MAX.values()) + float(inputs.coefficients[["central", "low", "high"]].abs().max().max())
+    sums = aggregate(eco, removal, emission, area, labels, grid, len(inputs.scheme.ecosystems), max_density)
 
     realm_idx = realm_of(eco, inputs.scheme)
     net = removal - emission
@@ -125,8 +131,9 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}
         qa_out.update({"unallocated_km2": float(region_eco.loc[region_eco["region_id"] == "unallocated",
                                                                  "area_km2"].sum()),
-                       "overlap_px": labels.overlap_px, "grid_shape": list(grid.shape),
-                       "region_border_px": int((labels.whole < 0).sum())})
+                       "grid_shape": list(grid.shape), "region_labels": labels.info,
+                       "region_overlaps_km2": [[a, b, km2] for a, b, km2 in overlaps],
+                       "region_border_px": labels.info["shared_px"]})
         timings["total_s"] = time.perf_counter() - t0
         write_manifest(tmp / "manifest.json", {
             "carbon_sink_version": __version__,

@@ -97,3 +97,12 @@ def sample_copy(tmp_path) -> Path:
     for name in ("configs", "sample_rasters"):
         shutil.copytree(ROOT / name, tmp_path / name)
     return tmp_path / "configs" / "sample.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _label_cache(tmp_path_factory):
+    """Keep the tests' label caches out of the user's home."""
+    import os
+
+    os.environ["CARBON_SINK_CACHE"] = str(tmp_path_factory.mktemp("label-cache"))
+    yield

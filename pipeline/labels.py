@@ -1,0 +1,210 @@
+"""Region labels on the analysis grid: which region each pixel belongs to, border pixels shared
+by their exactly covered fraction (exactextract), built strip by strip and cached on disk.
+
+A pixel inside one region only is stored in the int32 raster ``whole`` (its region index; the
+last index is *unallocated*, -1 marks shared pixels). Shared pixels are listed with one entry per
+(region, fraction), the fractions of a pixel adding up to 1 (any remainder goes to
+*unallocated*). Built once per (grid, polygons); a second run reads the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import shapely
+from exactextract import exact_extract
+from exactextract.raster import NumPyRasterSource
+
+from .errors import GridError, InputError
+from .grid import AnalysisGrid
+from .io import label_cache
+
+UNALLOCATED = "unallocated"
+#: Coverage this close to 1 counts as whole (exactextract's interior cells are exactly 1).
+_WHOLE = 1.0 - 1e-12
+#: Bump when the label format or algorithm changes, so old caches are not reused.
+LABELS_VERSION = "2"
+#: Rows of pixels labelled per exactextract call (bounds the memory of the build).
+STRIP_ROWS = 1024
+#: Overlaps smaller than this fraction of the smaller polygon are numerical slivers, not errors.
+SLIVER = 1e-6
+
+
+@dataclass(frozen=True)
+class RegionLabels:
+    """Labels of one set of regions on one grid (see the module docstring)."""
+
+    region_ids: tuple[str, ...]  # the last is UNALLOCATED
+    whole: da.Array  # int32 (y, x), lazily read from the cache
+    cell: np.ndarray  # flat pixel index of each shared-pixel entry, sorted
+    region: np.ndarray  # region index of each entry
+    fraction: np.ndarray  # covered fraction of each entry
+    info: dict  # cache key, hit or miss, build time, shared pixel count, overlaps
+
+    def shared_by_block(self, grid: AnalysisGrid) -> dict[tuple[int, int], tuple[np.ndarray, ...]]:
+        """Shared-pixel entries grouped by dask block: (local row, local col, region, fraction)."""
+        rows, cols = np.divmod(self.cell, grid.width)
+        c = grid.chunks
+        key = (rows // c) * ((grid.width + c - 1) // c) + cols // c
+        order = np.argsort(key, kind="stable")
+        key, rows, cols = key[order], rows[order], cols[order]
+        reg, frac = self.region[order], self.fraction[order]
+        uniq, start = np.unique(key, return_index=True)
+        stop = np.append(start[1:], key.size)
+        nbx = (grid.width + c - 1) // c
+        out = {}
+        for k, a, b in zip(uniq, start, stop):
+            bi, bj = divmod(int(k), nbx)
+            out[(bi, bj)] = (rows[a:b] - bi * c, cols[a:b] - bj * c, reg[a:b], frac[a:b])
+        return out
+
+
+def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "regions") -> tuple[gpd.GeoDataFrame, list]:
+    """Detect overlapping polygons (in their equal-area CRS) and apply ``rule``.
+
+    ``rule=None``: overlaps larger than a sliver are an error listing the pairs and areas.
+    ``"first"``: an overlap belongs to the earlier polygon in file order. ``"largest"``: to the
+    larger polygon. Returns the polygons (overlaps removed when a rule applies) and the overlaps
+    found as (id_a, id_b, km2).
+    """
+    geoms = list(polys.geometry.values)
+    ids = list(polys["region_id"])
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    found = []
+    for i, j in zip(left, right):
+        if i >= j:
+            continue
+        inter = shapely.intersection(geoms[i], geoms[j]).area
+        if inter > SLIVER * min(geoms[i].area, geoms[j].area):
+            found.append((ids[i], ids[j], inter / 1e6, i, j))
+    if not found:
+        return polys, []
+    if rule is None:
+        pairs = "; ".join(f"{a} & {b}: {km2:,.3f} km2" for a, b, km2, *_ in found)
+        raise InputError(f"{what}: {len(found)} overlapping pair(s): {pairs}. Fix: correct the polygons, or set "
+                         "'overlap: first' (earlier feature wins) or 'overlap: largest' in the regions config")
+    out = list(geoms)
+    for _, _, _, i, j in found:
+        keep, cut = (i, j) if rule == "first" or out[i].area >= out[j].area else (j, i)
+        out[cut] = shapely.difference(out[cut], out[keep])
+    polys = polys.copy()
+    polys["geometry"] = out
+    return polys, [(a, b, km2) for a, b, km2, *_ in found]
+
+
+def cache_key(polys: gpd.GeoDataFrame, grid: AnalysisGrid) -> str:
+    """SHA-256 of the grid (CRS, transform, shape) and the polygons (ids and WKB): the cache key."""
+    h = hashlib.sha256(LABELS_VERSION.encode())
+    h.update(grid.crs_wkt.encode())
+    h.update(np.asarray(tuple(grid.transform)[:6] + grid.shape, dtype=np.float64).tobytes())
+    for rid, geom in zip(polys["region_id"], polys.geometry.values):
+        h.update(str(rid).encode() + b"\0" + shapely.to_wkb(geom, hex=False, output_dimension=2))
+    return h.hexdigest()
+
+
+def region_labels(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path) -> RegionLabels:
+    """Labels of ``polys`` (a GeoDataFrame with ``region_id``, in any CRS) on ``grid``, cached.
+
+    Raises
+    ------
+    GridError
+        If no polygon touches the grid.
+    """
+    polys = polys.to_crs(grid.crs)
+    key = cache_key(polys, grid)
+    ids = tuple(polys["region_id"].astype(str)) + (UNALLOCATED,)
+    t0 = time.perf_counter()
+    cached = label_cache.read(cache_dir, key, grid)
+    hit = cached is not None
+    if cached is None:
+        cached = _build(polys, grid, cache_dir, key)
+    whole, cell, region, fraction, meta = cached
+    info = {"cache_key": key[:16], "cache_hit": hit, "seconds": time.perf_counter() - t0,
+            "shared_px": int(np.unique(cell).size), "overlap_px": meta.get("overlap_px", 0.0)}
+    if meta.get("covered_px", 1) == 0:
+        raise GridError(f"no region overlaps the analysis grid (bounds {grid.bounds}). Fix: check the regions "
+                        "file's CRS and grid.bounds")
+    return RegionLabels(ids, whole, cell, region, fraction, info)
+
+
+def _build(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path, key: str):
+    n = len(polys)
+    writer = label_cache.Writer(cache_dir, key, grid)
+    try:
+        strips = _label_strips(polys, grid, writer)
+    except BaseException:
+        writer.abort()
+        raise
+    cells, regs, fracs, overlap_px, covered = strips
+    cell = np.concatenate(cells) if cells else np.empty(0, np.int64)
+    region = np.concatenate(regs) if regs else np.empty(0, np.int32)
+    fraction = np.concatenate(fracs) if fracs else np.empty(0)
+    meta = {"overlap_px": overlap_px, "covered_px": covered, "n_regions": n}
+    return writer.finish(cell, region, fraction, meta)
+
+
+def _label_strips(polys, grid, writer):
+    n = len(polys)
+    ny, nx = grid.shape
+    cells, regs, fracs = [], [], []
+    overlap_px, covered = 0.0, 0
+    geoms = polys.geometry.values
+    tree = shapely.STRtree(geoms)
+    x0, _, x1, y_top = grid.bounds
+    res_y = grid.resolution[1]
+    for r0 in range(0, ny, STRIP_ROWS):
+        r1 = min(r0 + STRIP_ROWS, ny)
+        top, bottom = y_top - r0 * res_y, y_top - r1 * res_y
+        whole = np.full((r1 - r0, nx), n, dtype=np.int32)
+        hits = np.sort(tree.query(shapely.box(x0, bottom, x1, top), predicate="intersects"))
+        if hits.size:
+            src = NumPyRasterSource(np.zeros((r1 - r0, nx), dtype=np.uint8), xmin=x0, ymin=bottom, xmax=x1, ymax=top,
+                                    srs_wkt=grid.crs_wkt)
+            sub = polys.iloc[hits][["geometry"]]
+            cov = exact_extract(src, sub, ["cell_id", "coverage"], output="pandas")
+            c, f, r, ov, cv = _strip_entries(cov, hits, whole, n)
+            cells.append(c + r0 * nx)
+            regs.append(r)
+            fracs.append(f)
+            overlap_px += ov
+            covered += cv
+        writer.write_strip(whole, r0)
+    return cells, regs, fracs, overlap_px, covered
+
+
+def _strip_entries(cov, feature_index: np.ndarray, whole: np.ndarray, n: int):
+    """Fill ``whole`` for one strip; return its shared-pixel entries (strip-local cell ids)."""
+    counts = cov["cell_id"].map(len).to_numpy()
+    cells = np.concatenate([np.asarray(c, dtype=np.int64) for c in cov["cell_id"]])
+    fracs = np.concatenate([np.asarray(c, dtype=np.float64) for c in cov["coverage"]])
+    regs = np.repeat(feature_index.astype(np.int32), counts)
+    keep = fracs > 0
+    cells, fracs, regs = cells[keep], fracs[keep], regs[keep]
+    if cells.size == 0:
+        return cells, fracs, regs, 0.0, 0
+    order = np.lexsort((regs, cells))
+    cells, fracs, regs = cells[order], fracs[order], regs[order]
+    uniq, start, per_cell = np.unique(cells, return_index=True, return_counts=True)
+    total = np.add.reduceat(fracs, start)
+    overlap = float((total[total > 1.0] - 1.0).sum())
+    fracs = fracs * np.repeat(np.where(total > 1.0, 1.0 / total, 1.0), per_cell)  # never count a pixel twice
+    total = np.minimum(total, 1.0)
+    flat = whole.reshape(-1)
+    is_whole = (per_cell == 1) & (total >= _WHOLE)
+    flat[uniq[is_whole]] = regs[start[is_whole]]
+    flat[uniq[~is_whole]] = -1
+    shared = np.repeat(~is_whole, per_cell)
+    rest = 1.0 - total[~is_whole]
+    has_rest = rest > 0
+    cell = np.concatenate([cells[shared], uniq[~is_whole][has_rest]])
+    reg = np.concatenate([regs[shared], np.full(int(has_rest.sum()), n, dtype=np.int32)])
+    frac = np.concatenate([fracs[shared], rest[has_rest]])
+    order = np.argsort(cell, kind="stable")
+    return cell[order], frac[order], reg[order], overlap, int(uniq.size)
