@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 
 from .errors import ConfigError, did_you_mean
 from .grid import CHINA_ALBERS
@@ -80,6 +80,25 @@ class OffshoreSpec(_Spec):
     id_field: str
 
 
+class SubregionSpec(_Spec):
+    """A finer level (e.g. prefectures of one province) whose members name their parent region."""
+
+    name: str = Field(description="short name used in outputs, e.g. 'prefectures'")
+    path: ExistingPath
+    layer: str | None = None
+    id_field: str
+    name_field: str
+    parent_field: str = Field(description="field holding the id of the parent region (in 'regions')")
+
+
+class CompositeSpec(_Spec):
+    """A user-defined group of regions (e.g. the Yangtze River Delta), summed from its members."""
+
+    id: str
+    name: str
+    members: list[Annotated[str, BeforeValidator(str)]] = Field(min_length=1, description="region ids")
+
+
 class RegionsSpec(_Spec):
     """Region polygons (provinces or any polygons), with optional offshore zones."""
 
@@ -91,6 +110,8 @@ class RegionsSpec(_Spec):
     overlap: Literal["first", "largest"] | None = Field(
         None, description="what to do with overlapping polygons: error (default), 'first' (earlier feature "
                           "wins) or 'largest' (larger polygon wins)")
+    subregions: list[SubregionSpec] = []
+    composites: list[CompositeSpec] = []
 
 
 class RealmSpec(_Spec):
@@ -161,6 +182,7 @@ class RunConfig(_Spec):
         out.update({f"flux:{k}": v.path for k, v in self.fluxes.items()})
         if self.regions.offshore:
             out["offshore"] = self.regions.offshore.path
+        out.update({f"subregions:{s.name}": s.path for s in self.regions.subregions})
         for key in ("emissions", "population"):
             spec = getattr(self, key)
             if spec is not None:

@@ -28,7 +28,8 @@ def export_tables(run_dir: Path, region_eco: pd.DataFrame, budget: pd.DataFrame,
     return paths
 
 
-def export_gpkg(run_dir: Path, regions: gpd.GeoDataFrame, budget: pd.DataFrame, bal: pd.DataFrame) -> Path:
+def export_gpkg(run_dir: Path, regions: gpd.GeoDataFrame, budget: pd.DataFrame, bal: pd.DataFrame,
+                extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
     """``budget.gpkg``: layer ``regions`` (polygon + budget columns per region, land and offshore
     zone together) and layer ``nation`` (the union of the regions with the balance as columns)."""
     geo = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
@@ -36,7 +37,7 @@ def export_gpkg(run_dir: Path, regions: gpd.GeoDataFrame, budget: pd.DataFrame, 
     wide = {f"{r.item}_{_unit_suffix(r.units)}": r.value for r in bal.itertuples()}
     nation = gpd.GeoDataFrame([wide], geometry=[shapely.union_all(geo.geometry.values)], crs=geo.crs)
     path = run_dir / "budget.gpkg"
-    write_gpkg(path, {"regions": layer, "nation": nation})
+    write_gpkg(path, {"regions": layer, "nation": nation, **(extra or {})})
     return path
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 import yaml
 
 from .config import RunConfig
-from .errors import InputError
+from .errors import ConfigError, InputError, did_you_mean
 from .io.rasters import raster_info
-from .io.vectors import read_regions
+from .io.vectors import read_regions, read_subregions
 from .tables import Scheme, read_coefficients, read_region_table, read_scheme
 
 
@@ -46,6 +46,7 @@ class Inputs:
     population: pd.Series | None = None
     population_year: int | None = None
     scenario: dict = field(default_factory=dict)
+    subregions: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 def load(cfg: RunConfig) -> Inputs:
@@ -67,6 +68,15 @@ def load(cfg: RunConfig) -> Inputs:
     regions = read_regions(r.path, r.layer, r.id_field, r.name_field, offshore)
 
     inputs = Inputs(rasters, regions, read_scheme(lc.scheme), read_coefficients(cfg.sinks.coefficients))
+    ids = list(regions["region_id"])
+    for sub in r.subregions:
+        inputs.subregions[sub.name] = read_subregions(sub.path, sub.layer, sub.id_field, sub.name_field,
+                                                      sub.parent_field, ids)
+    for comp in r.composites:
+        unknown = [m for m in comp.members if m not in ids]
+        if unknown:
+            raise ConfigError(f"regions.composites '{comp.id}': member(s) {unknown} are not region ids."
+                              f"{did_you_mean(unknown[0], ids)} Region ids: {ids}")
     if cfg.emissions is not None:
         e = cfg.emissions
         inputs.emissions, inputs.emissions_year = read_region_table(

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import xarray as xr
 
 from . import __version__
@@ -24,12 +26,14 @@ from .balance import balance
 from .budgets import budgets
 from .classify import NODATA, UNKNOWN, classify, realm_of
 from .config import RunConfig, load_config
-from .errors import UnknownClassError
+from .errors import CarbonSinkError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import to_cog, write_map_lazily
 from .io.rundir import check_target, staged_run_dir
-from .labels import region_labels, resolve_overlaps
+from .hierarchy import check_members, composite_budgets, sink_by_realm
+from .io.csv import write_table
+from .labels import UNALLOCATED, region_labels, resolve_overlaps
 from .load import load
 from .report import write_report
 from .sinks import compute_sinks
@@ -82,14 +86,16 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     removal = sum(s.removal for s in sinks.values())
     emission = sum(s.emission for s in sinks.values())
     area = grid.pixel_area()
-    polys = inputs.regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
-    polys, overlaps = resolve_overlaps(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path))
     t_labels = time.perf_counter()
-    labels = region_labels(polys, grid, cfg.label_cache_dir())
+    label_sets, overlaps = _label_sets(inputs, cfg, grid)
+    labels = label_sets["regions"]
     timings["labels_s"] = time.perf_counter() - t_labels
     timings["prepare_s"] = time.perf_counter() - t0
     max_density = max(PLAUSIBLE_ABS_MAX.values()) + float(inputs.coefficients[["central", "low", "high"]].abs().max().max())
-    sums = aggregate(eco, removal, emission, area, labels, grid, len(inputs.scheme.ecosystems), max_density)
+    n_eco = len(inputs.scheme.ecosystems)
+    sums = {k: aggregate(eco, removal, emission, area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()}
+    # the nation, summed directly over the pixels: regions + unallocated must equal it (DESIGN 4)
+    pixel_total = ((removal - emission) * area).where(eco >= 0).sum().data
 
     realm_idx = realm_of(eco, inputs.scheme)
     net = removal - emission
@@ -111,9 +117,10 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                                            lock=make_lock(name)))
         t1 = time.perf_counter()
         with _progress() if progress else contextlib.nullcontext():
-            _, sums_np, counts_np, qa = dask.compute(writes, sums, code_counts, qa_lazy)
+            _, sums_np, counts_np, qa, pixel_total = dask.compute(writes, sums, code_counts, qa_lazy, pixel_total)
         timings["compute_s"] = time.perf_counter() - t1
         _check_after_compute(counts_np, inputs, lc, qa, cfg)
+        conservation = _check_conservation(sums_np["regions"], float(pixel_total))
 
         t2 = time.perf_counter()
         for name in MAPS:
@@ -121,17 +128,19 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             to_cog(stage, tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
             stage.unlink()
         names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
-        region_eco = region_ecosystem_table(np.asarray(sums_np), labels, names, inputs.scheme.ecosystems,
+        region_eco = region_ecosystem_table(sums_np["regions"], labels, names, inputs.scheme.ecosystems,
                                             inputs.scheme.ecosystem_realm)
         budget = budgets(region_eco, inputs.regions, inputs.emissions, inputs.emissions_year, inputs.population)
         bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, inputs.emissions_year)
         export_tables(tmp, region_eco, budget, bal)
-        export_gpkg(tmp, inputs.regions, budget, bal)
+        extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
+        export_gpkg(tmp, inputs.regions, budget, bal, extra_layers)
         timings["export_s"] = time.perf_counter() - t2
         qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}
         qa_out.update({"unallocated_km2": float(region_eco.loc[region_eco["region_id"] == "unallocated",
                                                                  "area_km2"].sum()),
-                       "grid_shape": list(grid.shape), "region_labels": labels.info,
+                       "grid_shape": list(grid.shape), "conservation": conservation,
+                       "region_labels": {k: lab.info for k, lab in label_sets.items()},
                        "region_overlaps_km2": [[a, b, km2] for a, b, km2 in overlaps],
                        "region_border_px": labels.info["shared_px"]})
         timings["total_s"] = time.perf_counter() - t0
@@ -154,6 +163,76 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         })
         write_report(tmp)
     return RunResult(target, region_eco, budget, bal, qa_out, timings)
+
+
+def _label_sets(inputs, cfg: RunConfig, grid) -> tuple[dict, list]:
+    """Region labels for the regions (land + offshore) and, when subregion layers are given, for the
+    regions' land polygons and each subregion layer. Overlaps are resolved (or refused) first."""
+    cache = cfg.label_cache_dir()
+    regions = inputs.regions
+    polys = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
+    polys, overlaps = resolve_overlaps(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path))
+    sets = {"regions": region_labels(polys, grid, cache)}
+    if inputs.subregions:
+        land = regions[["region_id", "geometry"]].to_crs(grid.crs)
+        land, _ = resolve_overlaps(land, cfg.regions.overlap, str(cfg.regions.path))
+        sets["regions_land"] = region_labels(land, grid, cache)
+    for spec in cfg.regions.subregions:
+        sub = inputs.subregions[spec.name][["region_id", "geometry"]].to_crs(grid.crs)
+        sub, more = resolve_overlaps(sub, cfg.regions.overlap, str(spec.path))
+        overlaps += more
+        sets[f"sub:{spec.name}"] = region_labels(sub, grid, cache)
+    return sets, overlaps
+
+
+def _check_conservation(sums: np.ndarray, pixel_total_g: float) -> dict:
+    """Regions plus unallocated must add up to the sum over all pixels (relative 1e-9)."""
+    regional = float(sums[:, :, 1].sum() - sums[:, :, 2].sum())
+    rel = abs(regional - pixel_total_g) / max(abs(pixel_total_g), 1e-300)
+    if rel > 1e-9 and abs(regional - pixel_total_g) > 1e-6:
+        raise CarbonSinkError(f"internal check failed: regions plus unallocated sum to {regional:.6e} g C yr-1 but "
+                              f"the pixels to {pixel_total_g:.6e} (relative difference {rel:.2e}). Please report this "
+                              "with the run's config")
+    return {"regions_plus_unallocated_gC_yr": regional, "pixels_gC_yr": pixel_total_g, "relative_difference": rel}
+
+
+def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sums_np: dict,
+                        budget: pd.DataFrame) -> dict:
+    """Write the subregion and composite tables; return the extra GeoPackage layers."""
+    layers = {}
+    scheme = inputs.scheme
+    if inputs.subregions:
+        names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
+        land_eco = region_ecosystem_table(sums_np["regions_land"], label_sets["regions_land"], names,
+                                          scheme.ecosystems, scheme.ecosystem_realm)
+        tables, checks = [], []
+        for spec in cfg.regions.subregions:
+            sub = inputs.subregions[spec.name]
+            key = f"sub:{spec.name}"
+            eco_t = region_ecosystem_table(sums_np[key], label_sets[key], dict(zip(sub["region_id"], sub["region_name"])),
+                                           scheme.ecosystems, scheme.ecosystem_realm)
+            eco_t = eco_t[eco_t["region_id"] != UNALLOCATED]
+            eco_t.insert(0, "level", spec.name)
+            eco_t.insert(3, "parent_id", eco_t["region_id"].map(dict(zip(sub["region_id"], sub["parent_id"]))))
+            tables.append(eco_t)
+            checks.append(check_members(eco_t, land_eco, spec.name))
+            wide = sink_by_realm(eco_t, ["region_id"])
+            layers[f"subregions_{spec.name}"] = sub.merge(wide, on="region_id", how="left")
+        write_table(pd.concat(tables, ignore_index=True), tmp / "tables" / "subregion_ecosystem.csv")
+        check = pd.concat(checks, ignore_index=True)
+        write_table(check, tmp / "tables" / "hierarchy_check.csv")
+        bad = check[~check["ok"]]
+        for row in bad.itertuples():
+            warnings.warn(f"members of level '{row.level}' cover {row.members_area_km2:,.1f} km2 of parent "
+                          f"{row.parent_id}'s {row.parent_area_km2:,.1f} km2 ({row.area_diff_pct:+.2f} %)", stacklevel=2)
+    if cfg.regions.composites:
+        comp = composite_budgets(budget, cfg.regions.composites)
+        write_table(comp, tmp / "tables" / "composites.csv")
+        geoms = inputs.regions.set_index("region_id")["allocation"]
+        layers["composites"] = gpd.GeoDataFrame(
+            comp, geometry=[shapely.union_all(geoms.loc[c.members].values) for c in cfg.regions.composites],
+            crs=inputs.regions.crs)
+    return layers
 
 
 def _map_tags(name: str, arr: xr.DataArray, sinks, config_hash: str) -> dict:

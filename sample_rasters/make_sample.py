@@ -27,6 +27,12 @@ from rasterio.windows import from_bounds
 PROVINCES = [310000, 320000, 330000, 340000, 350000, 360000]
 #: Code given to MODIS water (IGBP 0) outside the province land polygons: sea, not inland water.
 SEA_CODE = 20
+#: Zhejiang's prefectures (a sub-provincial level for the hierarchy), with standard pinyin names.
+ZHEJIANG_PREFECTURES_EN = {
+    330100: "Hangzhou", 330200: "Ningbo", 330300: "Wenzhou", 330400: "Jiaxing", 330500: "Huzhou",
+    330600: "Shaoxing", 330700: "Jinhua", 330800: "Quzhou", 330900: "Zhoushan", 331000: "Taizhou",
+    331100: "Lishui",
+}
 NODATA = 255
 
 
@@ -101,6 +107,12 @@ def build(shared: Path, out: Path) -> None:
     prov[["adcode", "name_zh", "name_en", "iso3166_2", "ceads_name", "geometry"]].to_file(
         regions, layer="provinces", driver="GPKG")
     eez[["adcode", "name_zh", "name_en", "geometry"]].to_file(regions, layer="offshore", driver="GPKG")
+    pref = gpd.read_file(shared / "china_admin_boundaries" / "china_admin_boundaries.gpkg",
+                         layer="prefectures_guangdong_zhejiang")
+    pref = pref[pref["province_adcode"] == 330000].sort_values("adcode").reset_index(drop=True)
+    pref["name_en"] = pref["adcode"].map(ZHEJIANG_PREFECTURES_EN)
+    pref[["adcode", "name_zh", "name_en", "province_adcode", "geometry"]].to_file(
+        regions, layer="zhejiang_prefectures", driver="GPKG")
 
     ceads = pd.read_csv(shared / "ceads_provincial_co2" / "ceads_province_totals_by_fuel_2015_2019.csv")
     ceads = ceads[ceads["adcode"].isin(PROVINCES)]

@@ -70,6 +70,28 @@ def read_regions(path: Path, layer: str | None, id_field: str, name_field: str,
     return out
 
 
+def read_subregions(path: Path, layer: str | None, id_field: str, name_field: str, parent_field: str,
+                    parents: list[str]) -> gpd.GeoDataFrame:
+    """Read a finer level of regions: ``region_id``, ``region_name``, ``parent_id``, ``geometry``.
+
+    Raises
+    ------
+    InputError
+        If a member names a parent that is not among ``parents`` (the regions' ids), or ids repeat.
+    """
+    gdf = _read(path, layer, [id_field, name_field, parent_field], "subregions")
+    out = gpd.GeoDataFrame({"region_id": gdf[id_field].astype(str), "region_name": gdf[name_field].astype(str),
+                            "parent_id": gdf[parent_field].astype(str)}, geometry=gdf.geometry.values, crs=gdf.crs)
+    dup = out["region_id"][out["region_id"].duplicated()].tolist()
+    if dup:
+        raise InputError(f"{path}: duplicate id(s) {dup} in field '{id_field}'")
+    orphans = sorted(set(out["parent_id"]) - set(parents))
+    if orphans:
+        raise InputError(f"{path}: field '{parent_field}' names parent(s) {orphans} that are not region ids"
+                         f"{did_you_mean(orphans[0], parents)} (region ids: {sorted(parents)})")
+    return out
+
+
 def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame | pd.DataFrame]) -> None:
     """Write each (Geo)DataFrame as a layer of one GeoPackage (attribute tables for plain frames)."""
     for name, frame in layers.items():
