@@ -1,0 +1,115 @@
+"""Region labels: exact coverage fractions, tiny and empty regions, overlaps, invalid polygons, cache."""
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from pipeline.errors import InputError
+from pipeline.grid import CHINA_ALBERS, AnalysisGrid
+from pipeline.labels import UNALLOCATED, region_labels, resolve_overlaps
+
+GRID = AnalysisGrid.from_bounds(CHINA_ALBERS, 1000, (0, 0, 4000, 3000), chunks=2)  # 3 x 4 px of 1 km2
+
+
+def _polys(*geoms, ids=None):
+    ids = ids or [str(i + 1) for i in range(len(geoms))]
+    return gpd.GeoDataFrame({"region_id": ids}, geometry=list(geoms), crs=CHINA_ALBERS)
+
+
+def _pixel_area_km2(labels, n_regions):
+    """Each region's area from the labels, independently of the aggregation code (numpy only)."""
+    whole = labels.whole.compute()
+    area = np.array([(whole == r).sum() for r in range(n_regions + 1)], dtype=float)
+    np.add.at(area, labels.region, labels.fraction)
+    return area  # km2, as pixels are 1 km2
+
+
+def test_fractions__sum_to_one_per_pixel(tmp_path):
+    labels = region_labels(_polys(shapely.box(0, 0, 1500, 3000), shapely.box(1500, 1000, 4000, 3000)), GRID, tmp_path)
+    per_pixel = np.zeros(GRID.shape[0] * GRID.shape[1])
+    per_pixel[labels.whole.compute().ravel() >= 0] = 1
+    np.add.at(per_pixel, labels.cell, labels.fraction)
+    np.testing.assert_allclose(per_pixel, 1.0, rtol=0, atol=1e-15)
+    # West: 3 whole px + 3 halves = 4.5 km2; East: 2 halves (rows 0-1) + 4 whole = 5 km2; rest 2.5 km2
+    np.testing.assert_allclose(_pixel_area_km2(labels, 2), [4.5, 5.0, 2.5], rtol=1e-12)
+
+
+def test_area__random_polygon_matches_its_area(tmp_path):
+    rng = np.random.default_rng(7)
+    pts = rng.uniform([200, 200], [3800, 2800], size=(12, 2))
+    poly = shapely.convex_hull(shapely.MultiPoint(pts))
+    labels = region_labels(_polys(poly), GRID, tmp_path)
+    assert _pixel_area_km2(labels, 1)[0] == pytest.approx(poly.area / 1e6, rel=1e-9)
+
+
+def test_subpixel_region_keeps_its_share(tmp_path):
+    tiny = shapely.box(1200, 1200, 1300, 1300)  # 100 m x 100 m = 0.01 km2 inside one pixel
+    big = shapely.box(0, 0, 4000, 3000).difference(tiny)
+    labels = region_labels(_polys(big, tiny), GRID, tmp_path)
+    area = _pixel_area_km2(labels, 2)
+    # exactextract reports coverage fractions in single precision: 1e-6 relative on 0.01 of a pixel
+    assert area[1] == pytest.approx(0.01, rel=1e-6)
+    assert area[0] + area[1] == pytest.approx(12.0, rel=1e-15)  # the pixel is shared, never lost
+    assert area[0] == pytest.approx(12 - 0.01, rel=1e-9)
+
+
+def test_empty_region_reports_zero_not_missing(tmp_path):
+    from conftest import tiny_case
+    from pipeline import run
+
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    far = gpd.GeoDataFrame({"code": [1, 2, 3], "name": ["West", "East", "Far"]},
+                           geometry=[shapely.box(0, 0, 1500, 4000), shapely.box(1500, 1000, 4000, 4000),
+                                     shapely.box(9000, 9000, 9500, 9500)], crs=CHINA_ALBERS)
+    far.to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
+    budget = run(cfg, tmp_path / "out").budgets.set_index("region_id")
+    assert "3" in budget.index
+    assert budget.loc["3", "sink_total_MtCO2"] == 0.0 and budget.loc["3", "area_km2"] == 0.0
+    assert not budget.loc[["1", "2", "3"], ["sink_total_MtCO2", "area_km2", "gross_removal_MtCO2"]].isna().any().any()
+
+
+def test_overlaps__error_lists_pairs_and_areas():
+    polys = _polys(shapely.box(0, 0, 2000, 3000), shapely.box(1500, 0, 4000, 3000), ids=["A", "B"])
+    with pytest.raises(InputError, match=r"A & B: 1\.500 km2.*overlap: first"):
+        resolve_overlaps(polys, None, "regions.gpkg")
+
+
+@pytest.mark.parametrize("rule, expected", [("first", [6.0, 6.0]), ("largest", [4.5, 7.5])])
+def test_overlaps__rules(tmp_path, rule, expected):
+    # A: x 0-2000 (6 km2), B: x 1500-4000 (7.5 km2); the overlap x 1500-2000 is 1.5 km2
+    polys = _polys(shapely.box(0, 0, 2000, 3000), shapely.box(1500, 0, 4000, 3000), ids=["A", "B"])
+    fixed, found = resolve_overlaps(polys, rule)
+    assert found == [("A", "B", pytest.approx(1.5))]
+    labels = region_labels(fixed, GRID, tmp_path)
+    np.testing.assert_allclose(_pixel_area_km2(labels, 2)[:2], expected, rtol=1e-12)
+
+
+def test_invalid_polygon_repaired_with_named_warning(tmp_path):
+    from pipeline.io.vectors import read_regions
+
+    bowtie = shapely.Polygon([(0, 0), (2000, 2000), (2000, 0), (0, 2000)])
+    assert not bowtie.is_valid
+    gpd.GeoDataFrame({"code": [5], "name": ["Bow"]}, geometry=[bowtie], crs=CHINA_ALBERS).to_file(
+        tmp_path / "bad.gpkg", driver="GPKG")
+    with pytest.warns(UserWarning, match=r"repaired invalid geometries of \['5'\]"):
+        regions = read_regions(tmp_path / "bad.gpkg", None, "code", "name")
+    assert regions.geometry.is_valid.all()
+    assert regions.geometry.area.iloc[0] == pytest.approx(2 * 1000 * 1000)  # two triangles of 1 km2
+
+
+def test_cache__second_call_reuses_labels(tmp_path):
+    polys = _polys(shapely.box(0, 0, 1500, 3000))
+    first = region_labels(polys, GRID, tmp_path)
+    second = region_labels(polys, GRID, tmp_path)
+    assert not first.info["cache_hit"] and second.info["cache_hit"]
+    np.testing.assert_array_equal(first.whole.compute(), second.whole.compute())
+    np.testing.assert_array_equal(first.fraction, second.fraction)
+    assert len(list(tmp_path.glob("labels-*"))) == 1
+    # a moved polygon is another key
+    third = region_labels(_polys(shapely.box(0, 0, 1600, 3000)), GRID, tmp_path)
+    assert not third.info["cache_hit"]
+    assert second.region_ids[-1] == UNALLOCATED
