@@ -69,9 +69,11 @@ def load(cfg: RunConfig) -> Inputs:
 
     inputs = Inputs(rasters, regions, read_scheme(lc.scheme), read_coefficients(cfg.sinks.coefficients))
     ids = list(regions["region_id"])
+    parents = list(ids)  # a level's parents are regions or members of an earlier level
     for sub in r.subregions:
         inputs.subregions[sub.name] = read_subregions(sub.path, sub.layer, sub.id_field, sub.name_field,
-                                                      sub.parent_field, ids)
+                                                      sub.parent_field, parents)
+        parents += list(inputs.subregions[sub.name]["region_id"])
     for comp in r.composites:
         unknown = [m for m in comp.members if m not in ids]
         if unknown:

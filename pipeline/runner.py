@@ -206,6 +206,7 @@ def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sum
         land_eco = region_ecosystem_table(sums_np["regions_land"], label_sets["regions_land"], names,
                                           scheme.ecosystems, scheme.ecosystem_realm)
         tables, checks = [], []
+        level_of = {rid: land_eco for rid in inputs.regions["region_id"]}  # parent id -> its table
         for spec in cfg.regions.subregions:
             sub = inputs.subregions[spec.name]
             key = f"sub:{spec.name}"
@@ -215,7 +216,10 @@ def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sum
             eco_t.insert(0, "level", spec.name)
             eco_t.insert(3, "parent_id", eco_t["region_id"].map(dict(zip(sub["region_id"], sub["parent_id"]))))
             tables.append(eco_t)
-            checks.append(check_members(eco_t, land_eco, spec.name))
+            for parent_table in {id(level_of[p]): level_of[p] for p in eco_t["parent_id"].unique()}.values():
+                members = eco_t[eco_t["parent_id"].isin(parent_table["region_id"])]
+                checks.append(check_members(members, parent_table, spec.name))
+            level_of.update({rid: eco_t for rid in sub["region_id"]})
             wide = sink_by_realm(eco_t, ["region_id"])
             layers[f"subregions_{spec.name}"] = sub.merge(wide, on="region_id", how="left")
         write_table(pd.concat(tables, ignore_index=True), tmp / "tables" / "subregion_ecosystem.csv")

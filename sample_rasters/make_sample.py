@@ -113,6 +113,11 @@ def build(shared: Path, out: Path) -> None:
     pref["name_en"] = pref["adcode"].map(ZHEJIANG_PREFECTURES_EN)
     pref[["adcode", "name_zh", "name_en", "province_adcode", "geometry"]].to_file(
         regions, layer="zhejiang_prefectures", driver="GPKG")
+    county = gpd.read_file(shared / "china_admin_boundaries" / "china_admin_boundaries.gpkg",
+                           layer="counties_guangdong_zhejiang")
+    county = county[county["province_adcode"] == 330000].sort_values("adcode").reset_index(drop=True)
+    county[["adcode", "name_zh", "prefecture_adcode", "province_adcode", "geometry"]].to_file(
+        regions, layer="zhejiang_counties", driver="GPKG")
 
     ceads = pd.read_csv(shared / "ceads_provincial_co2" / "ceads_province_totals_by_fuel_2015_2019.csv")
     ceads = ceads[ceads["adcode"].isin(PROVINCES)]

@@ -103,3 +103,23 @@ def test_manifest_and_report(sample_run):
     total = pd.read_csv(run_dir / "tables" / "balance.csv").set_index("item").loc["sink_total", "value"]
     assert f"{total:,.1f} Mt CO2 yr-1" in report
     assert not list(run_dir.parent.glob(".run.tmp-*")), "temporary run directory left behind"
+
+
+def test_hierarchy__levels_and_composites(sample_run):
+    tables = sample_run.run_dir / "tables"
+    sub = pd.read_csv(tables / "subregion_ecosystem.csv", dtype={"region_id": str, "parent_id": str})
+    assert sub.groupby("level")["region_id"].nunique().to_dict() == {"counties": 90, "prefectures": 11}
+    check = pd.read_csv(tables / "hierarchy_check.csv", dtype={"parent_id": str})
+    assert check["ok"].all() and len(check) == 1 + 11
+    # prefectures against Zhejiang's land polygon: recompute the members' sum independently
+    members = sub[sub["level"] == "prefectures"]["area_km2"].sum()
+    assert check.set_index("parent_id").loc["330000", "members_area_km2"] == pytest.approx(members)
+    assert members == pytest.approx(check.set_index("parent_id").loc["330000", "parent_area_km2"], rel=1e-3)
+    # a composite is the sum of its members' budgets
+    comp = pd.read_csv(tables / "composites.csv").set_index("composite_id")
+    budgets = pd.read_csv(tables / "budgets.csv", dtype={"region_id": str}).set_index("region_id")
+    yrd = budgets.loc[["310000", "320000", "330000", "340000"]]
+    for col in ("sink_total_MtCO2", "sink_ocean_MtCO2", "emissions_MtCO2", "net_MtCO2", "area_km2"):
+        assert comp.loc["YRD", col] == pytest.approx(yrd[col].sum(), rel=1e-12)
+    layers = dict(pyogrio.list_layers(sample_run.run_dir / "budget.gpkg"))
+    assert {"subregions_prefectures", "subregions_counties", "composites"} <= set(layers)

@@ -77,7 +77,8 @@ def read_subregions(path: Path, layer: str | None, id_field: str, name_field: st
     Raises
     ------
     InputError
-        If a member names a parent that is not among ``parents`` (the regions' ids), or ids repeat.
+        If a member names a parent that is not among ``parents`` (ids of the regions and of the
+        levels listed before this one), or ids repeat.
     """
     gdf = _read(path, layer, [id_field, name_field, parent_field], "subregions")
     out = gpd.GeoDataFrame({"region_id": gdf[id_field].astype(str), "region_name": gdf[name_field].astype(str),
@@ -87,8 +88,9 @@ def read_subregions(path: Path, layer: str | None, id_field: str, name_field: st
         raise InputError(f"{path}: duplicate id(s) {dup} in field '{id_field}'")
     orphans = sorted(set(out["parent_id"]) - set(parents))
     if orphans:
-        raise InputError(f"{path}: field '{parent_field}' names parent(s) {orphans} that are not region ids"
-                         f"{did_you_mean(orphans[0], parents)} (region ids: {sorted(parents)})")
+        raise InputError(f"{path}: field '{parent_field}' names parent(s) {orphans} that are not ids of the regions or of an earlier level."
+                         f"{did_you_mean(orphans[0], parents)} Fix: list the parent level first (regions, then "
+                         "subregions from coarse to fine) or correct the field")
     return out
 
 
