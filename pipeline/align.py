@@ -46,7 +46,7 @@ def align(rasters: dict[str, RasterSource], grid: AnalysisGrid) -> dict[str, xr.
             raise GridError(f"{src.path}: the raster (bounds {src.info['bounds']} in {src.info['crs']}) does not "
                             f"overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in the grid "
                             "CRS). Fix: check the file, its CRS, or grid.bounds")
-        arr = open_on_grid(src.path, grid, src.resampling, src.band)
+        arr = open_on_grid(src.path, grid, src.resampling, src.band, src.nodata)
         arr.attrs.update({"units": src.units or "class code", "sign_convention": src.sign or "",
                           "name": src.name})
         out[key] = arr

@@ -60,6 +60,7 @@ class LandcoverSpec(_Spec):
     scheme: ExistingPath = Field(description="CSV with columns code, name, ecosystem, realm")
     resampling: Literal["nearest", "mode"] = "nearest"
     band: int = Field(1, ge=1)
+    nodata: int | None = Field(None, description="nodata code, when the file does not declare one")
 
 
 class FluxSpec(_Spec):
@@ -70,6 +71,7 @@ class FluxSpec(_Spec):
     sign: Literal[SIGN_CONVENTIONS] = Field(description="uptake_positive or emission_positive (NEE)")  # type: ignore[valid-type]
     resampling: Literal["average", "bilinear", "nearest"] = "average"
     band: int = Field(1, ge=1)
+    nodata: float | None = Field(None, description="nodata value, when the file does not declare one")
 
 
 class OffshoreSpec(_Spec):

@@ -31,6 +31,7 @@ class RasterSource:
     info: dict
     units: str | None = None  # density units (fluxes); None for categorical rasters
     sign: str | None = None
+    nodata: float | None = None  # from the config, overriding the file's
 
 
 @dataclass
@@ -52,13 +53,18 @@ class Inputs:
 def load(cfg: RunConfig) -> Inputs:
     """Open every input's header, read tables and polygons; fail early with a clear message."""
     lc = cfg.landcover
-    rasters = {"landcover": RasterSource("landcover", lc.path, lc.resampling, lc.band, raster_info(lc.path))}
+    rasters = {"landcover": RasterSource("landcover", lc.path, lc.resampling, lc.band, raster_info(lc.path),
+                                         nodata=lc.nodata)}
     for name, spec in cfg.fluxes.items():
         rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
-                                               raster_info(spec.path), spec.units, spec.sign)
+                                               raster_info(spec.path), spec.units, spec.sign, spec.nodata)
     for src in rasters.values():
         if src.band > src.info["count"]:
             raise InputError(f"{src.path}: band {src.band} requested but the raster has {src.info['count']}")
+    if lc.nodata is None and rasters["landcover"].info["nodata"] is None:
+        raise InputError(f"{lc.path}: the land-cover raster declares no nodata value, so pixels outside it would "
+                         "read as class 0. Fix: set 'landcover.nodata' in the config (e.g. 255), or declare it in "
+                         "the file (`gdal_edit.py -a_nodata 255 FILE`)")
     if not pd.api.types.is_integer_dtype(rasters["landcover"].info["dtype"]):
         raise InputError(f"{lc.path}: a land-cover raster must hold integer class codes, found "
                          f"{rasters['landcover'].info['dtype']}. Fix: point 'landcover.path' at the class raster")
@@ -95,7 +101,9 @@ def load(cfg: RunConfig) -> Inputs:
 
 
 def _check_region_names(table: pd.Series, regions: gpd.GeoDataFrame, path: Path, what: str) -> None:
-    unknown = sorted(set(table.index) - set(regions["region_id"]))
+    known = list(regions["region_id"])
+    unknown = sorted(set(table.index) - set(known))
     if unknown:
-        raise InputError(f"{path}: {what} rows for region id(s) {unknown} that match no region "
-                         f"(region ids: {sorted(regions['region_id'])}). Fix: correct the ids or drop the rows")
+        hints = "; ".join(f"'{u}'{did_you_mean(u, known)}" for u in unknown[:10])
+        raise InputError(f"{path}: {len(unknown)} {what} row(s) name regions that do not exist: {hints}. "
+                         f"Known region ids: {sorted(known)}. Fix: correct the ids or drop the rows")

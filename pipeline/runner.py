@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
+from rasterio.errors import RasterioError
+from rasterio._err import CPLE_BaseError
 
 from . import __version__
 from .aggregate import aggregate, region_ecosystem_table
@@ -26,7 +28,7 @@ from .balance import balance
 from .budgets import budgets
 from .classify import NODATA, UNKNOWN, classify, realm_of
 from .config import RunConfig, load_config
-from .errors import CarbonSinkError, UnknownClassError
+from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import to_cog, write_map_lazily
@@ -116,7 +118,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             writes.append(write_map_lazily(maps[name], tmp / "maps" / f".{name}.stage.tif", grid, tags,
                                            lock=make_lock(name)))
         t1 = time.perf_counter()
-        with _progress() if progress else contextlib.nullcontext():
+        with _progress() if progress else contextlib.nullcontext(), _read_errors():
             _, sums_np, counts_np, qa, pixel_total = dask.compute(writes, sums, code_counts, qa_lazy, pixel_total)
         timings["compute_s"] = time.perf_counter() - t1
         _check_after_compute(counts_np, inputs, lc, qa, cfg)
@@ -253,6 +255,16 @@ def _map_tags(name: str, arr: xr.DataArray, sinks, config_hash: str) -> dict:
             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}
 
 
+@contextlib.contextmanager
+def _read_errors():
+    """Turn GDAL read failures inside the computation (truncated or corrupt files) into InputError."""
+    try:
+        yield
+    except (RasterioError, CPLE_BaseError) as exc:
+        raise InputError(f"an input raster could not be read while computing: {exc}. The file may be truncated "
+                         "or corrupt. Fix: re-download or re-export it (check with `gdalinfo -checksum FILE`)") from None
+
+
 def _check_after_compute(counts: np.ndarray, inputs, lc: xr.DataArray, qa: dict, cfg: RunConfig) -> None:
     known = set(inputs.scheme.table["code"].tolist())
     nodata = lc.attrs.get("nodata")
@@ -264,11 +276,20 @@ def _check_after_compute(counts: np.ndarray, inputs, lc: xr.DataArray, qa: dict,
             f"{inputs.rasters['landcover'].path}: land-cover code(s) {listed} are not in the scheme "
             f"{cfg.landcover.scheme}. Fix: add a row (code, name, ecosystem, realm) for each to the scheme CSV, "
             "or declare them as the raster's nodata")
+    lc_path = inputs.rasters["landcover"].path
+    if int(qa["nodata_px"]) + int(qa["unknown_px"]) == int(np.prod(lc.shape)):
+        raise InputError(f"{lc_path}: every pixel on the analysis grid is nodata (nodata = {nodata}). Fix: check that "
+                         "the raster covers the regions and that its nodata value is right")
     for realm in REALMS:
         key = f"flux_max_abs:{realm}"
         if key in qa:
             spec = getattr(cfg.sinks, realm)
             fs = cfg.fluxes[spec.flux]
+            used, missing = int(qa[f"flux_used_px:{realm}"]), int(qa[f"flux_missing_px:{realm}"])
+            if used and missing == used:
+                raise InputError(f"{fs.path}: the flux raster has no data on any of the {used} {realm} pixels it "
+                                 "should cover (all nodata or outside the raster). Fix: check the file, its nodata "
+                                 "value and its extent")
             check_plausible(float(qa[key]), realm, fs.units, str(fs.path))
 
 

@@ -129,7 +129,7 @@ def read_region_table(path: Path, region_field: str, value_field: str, year_fiel
                       year: int | None, what: str) -> tuple[pd.Series, int]:
     """Read a per-region table; return the values of one year indexed by region id, and the year."""
     df = _read_csv(path, [region_field, value_field, year_field], what)
-    years = sorted(df[year_field].unique())
+    years = sorted(int(y) for y in df[year_field].unique())
     use = int(year if year is not None else years[-1])
     if use not in years:
         raise InputError(f"{path}: no rows for year {use} in the {what} table; years present: {years}. "

@@ -33,6 +33,7 @@ def raster_info(path: Path) -> dict:
     """
     try:
         with rasterio.open(path) as src:
+            _check_complete(src, path)
             info = {"crs": src.crs, "bounds": tuple(src.bounds), "shape": (src.height, src.width),
                     "nodata": src.nodata, "dtype": src.dtypes[0], "count": src.count,
                     "tags": src.tags(1) if src.count else {}}
@@ -45,25 +46,50 @@ def raster_info(path: Path) -> dict:
     return info
 
 
-def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1) -> xr.DataArray:
+def _check_complete(src, path: Path) -> None:
+    """Fail if a GeoTIFF's blocks reach past the end of the file (a truncated download or copy)."""
+    if src.driver != "GTiff":
+        return
+    size = Path(path).stat().st_size
+    (bh, bw), = set(src.block_shapes[:1])
+    nby, nbx = -(-src.height // bh), -(-src.width // bw)
+    if nby * nbx * src.count > 100_000:
+        return
+    end = 0
+    for band in range(1, src.count + 1):
+        for i in range(nby):
+            for j in range(nbx):
+                off = src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=band)
+                n = src.get_tag_item(f"BLOCK_SIZE_{j}_{i}", "TIFF", bidx=band)
+                if off and n:
+                    end = max(end, int(off) + int(n))
+    if end > size:
+        raise InputError(f"{path}: the file is truncated ({size:,} bytes, but its pixel blocks reach byte {end:,}). "
+                         "Fix: re-download or re-export it (check with `gdalinfo -checksum FILE`)")
+
+
+def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1,
+                 nodata: float | None = None) -> xr.DataArray:
     """Open band ``band`` of ``path`` lazily, warped by GDAL onto ``grid`` chunk by chunk.
 
     A raster already on the grid is read directly; any other is read through a ``WarpedVRT``,
     which rioxarray reopens in each worker, so no full array is ever held in memory. Pixels the
-    source does not cover are the source's nodata (NaN for floats without one).
+    source does not cover are the source's nodata (NaN for floats without one); ``nodata``
+    overrides the file's.
     """
     info = raster_info(path)
-    nodata = info["nodata"]
+    nodata = info["nodata"] if nodata is None else nodata
     if nodata is None and np.issubdtype(np.dtype(info["dtype"]), np.floating):
         nodata = np.nan
     src = rasterio.open(path)
-    same = (src.crs == grid.crs and src.transform.almost_equals(grid.transform)
+    same = (_same_value(nodata, info["nodata"]) and src.crs == grid.crs and src.transform.almost_equals(grid.transform)
             and (src.height, src.width) == grid.shape)
     if same:
         target = src
     else:
         target = WarpedVRT(src, crs=grid.crs_wkt, transform=grid.transform, width=grid.width,
-                           height=grid.height, resampling=Resampling[resampling], nodata=nodata)
+                           height=grid.height, resampling=Resampling[resampling], nodata=nodata,
+                           src_nodata=nodata)
     arr = rioxarray.open_rasterio(target, chunks={"band": 1, "y": grid.chunks, "x": grid.chunks},
                                   masked=False, lock=False)
     if band > arr.sizes["band"]:
@@ -73,6 +99,12 @@ def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1)
     out = out.assign_coords(grid.coords())  # exact grid coordinates, not re-derived from the VRT
     out.attrs.update({"source": str(path), "nodata": nodata})
     return out
+
+
+def _same_value(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (np.isnan(a) and np.isnan(b))
 
 
 def write_map_lazily(arr: xr.DataArray, path: Path, grid: AnalysisGrid, tags: dict, lock=None):

@@ -27,17 +27,65 @@ def check_target(target: Path, overwrite: bool) -> None:
         raise OutputError(f"the output folder {parent} is not writable. Fix: choose a writable --out")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove temporary folders of earlier runs into ``target`` whose process is gone (SIGKILL, power loss)."""
+    removed = []
+    for tmp in target.resolve().parent.glob(f".{target.name}.tmp-*"):
+        try:
+            pid = int(tmp.name.split(".tmp-")[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """Make SIGTERM unwind the stack like Ctrl-C, so the temporary folder is removed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def staged_run_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it becomes ``target``.
 
-    On any error the temporary folder is removed and ``target`` (a previous run) is untouched.
+    On any error, Ctrl-C or SIGTERM the temporary folder is removed and ``target`` (a previous run)
+    is untouched. A run killed outright (SIGKILL) leaves its hidden temporary folder, which the next
+    run into the same target removes.
     """
     target = Path(target)
     check_target(target, overwrite)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.resolve().parent))
+    remove_stale(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.resolve().parent))
     try:
-        yield tmp
+        with _terminate_as_exit():
+            yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -55,6 +55,11 @@ def read_regions(path: Path, layer: str | None, id_field: str, name_field: str,
     if dup:
         raise InputError(f"{path}: duplicate region id(s) {dup} in field '{id_field}'. Fix: one feature per "
                          "region (dissolve multi-part regions first)")
+    dup = sorted(set(out["region_name"][out["region_name"].duplicated()]))
+    if dup:
+        raise InputError(f"{path}: duplicate region name(s) {dup} in field '{name_field}' (ids "
+                         f"{out.loc[out['region_name'].isin(dup), 'region_id'].tolist()}). Fix: make names unique "
+                         "(e.g. add the province), or dissolve the features into one region")
     alloc = out.geometry.copy()
     out["offshore_km2"] = 0.0
     if offshore is not None:

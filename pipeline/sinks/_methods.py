@@ -87,7 +87,7 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     removal = value.clip(min=0) + (base.removal if base else 0)
     emission = (-value).clip(min=0) + (base.emission if base else 0)
     src = fluxes[spec.flux].attrs.get("source", spec.flux)
-    qa = {f"flux_missing_px:{realm}": missing.data.sum(),
+    qa = {f"flux_missing_px:{realm}": missing.data.sum(), f"flux_used_px:{realm}": use.data.sum(),
           f"flux_max_abs:{realm}": abs(value).data.max()}
     return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
                      + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa)

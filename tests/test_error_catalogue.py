@@ -1,0 +1,199 @@
+"""Issue 7's catalogue of bad inputs. Each case breaks one input of the tiny case after a good run
+into the same folder, then reruns with --overwrite: the run must fail with the expected exit code
+and a message naming the file or key and the fix, leave the previous results byte-identical, and
+leave no temporary folder behind."""
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import yaml
+
+from conftest import TINY_CODES, TINY_TRANSFORM, tiny_case, write_tif
+from pipeline.cli import main
+from pipeline.grid import CHINA_ALBERS
+
+
+def _edit_config(case: Path, fn):
+    cfg = case / "config.yaml"
+    data = yaml.safe_load(cfg.read_text())
+    fn(data)
+    cfg.write_text(yaml.safe_dump(data))
+
+
+def _add_flux(case: Path, arr: np.ndarray, units="g C m-2 yr-1", **kw):
+    write_tif(case / "nep.tif", arr, **kw)
+
+    def edit(d):
+        d["fluxes"] = {"nep": {"path": "nep.tif", "units": units, "sign": "uptake_positive"}}
+        d["sinks"]["terrestrial"] = {"method": "flux", "flux": "nep"}
+    _edit_config(case, edit)
+
+
+def _regions(case: Path, geoms, names, crs=CHINA_ALBERS):
+    gdf = gpd.GeoDataFrame({"code": list(range(1, len(geoms) + 1)), "name": names}, geometry=geoms, crs=crs)
+    path = case / "regions.gpkg"
+    path.unlink()
+    gdf.to_file(path, layer="regions", driver="GPKG")
+
+
+def missing_file(case):
+    _edit_config(case, lambda d: d["landcover"].update(path="nope/landcover.tif"))
+
+
+def not_a_raster(case):
+    (case / "landcover.tif").write_text("this is not a GeoTIFF\n")
+
+
+def truncated_geotiff(case):
+    rng = np.random.default_rng(0)
+    _add_flux(case, rng.uniform(0, 100, (4, 4)).astype("float32"))
+    data = (case / "nep.tif").read_bytes()
+    (case / "nep.tif").write_bytes(data[: len(data) // 2])
+
+
+def raster_without_crs(case):
+    write_tif(case / "landcover.tif", TINY_CODES, crs=None, nodata=9)
+
+
+def raster_not_overlapping(case):
+    far = TINY_TRANSFORM.__class__(1000.0, 0.0, 5e6, 0.0, -1000.0, 9e6)
+    write_tif(case / "landcover.tif", TINY_CODES, transform=far, nodata=9)
+
+
+def nodata_undeclared(case):
+    write_tif(case / "landcover.tif", TINY_CODES, nodata=None)
+
+
+def all_nodata(case):
+    write_tif(case / "landcover.tif", np.full_like(TINY_CODES, 9), nodata=9)
+
+
+def code_not_in_scheme(case):
+    codes = TINY_CODES.copy()
+    codes[2, 2] = 42
+    write_tif(case / "landcover.tif", codes, nodata=9)
+
+
+def flux_in_implausible_units(case):
+    _add_flux(case, np.full((4, 4), 300, dtype="float32"), units="kg C m-2 yr-1")
+
+
+def all_nodata_flux(case):
+    _add_flux(case, np.full((4, 4), np.nan, dtype="float32"))
+
+
+def regions_overlap(case):
+    _regions(case, [shapely.box(0, 0, 2500, 4000), shapely.box(1500, 0, 4000, 4000)], ["West", "East"])
+
+
+def regions_duplicate_names(case):
+    _regions(case, [shapely.box(0, 0, 1500, 4000), shapely.box(1500, 0, 4000, 4000)], ["West", "West"])
+
+
+def regions_no_features(case):
+    gdf = gpd.GeoDataFrame({"code": [1], "name": ["West"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=CHINA_ALBERS)
+    (case / "regions.gpkg").unlink()
+    gdf.iloc[:0].to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
+
+
+def regions_no_crs(case):
+    _regions(case, [shapely.box(0, 0, 1500, 4000), shapely.box(1500, 0, 4000, 4000)], ["West", "East"], crs=None)
+
+
+def emissions_unknown_region(case):
+    (case / "emissions.csv").write_text("year,code,co2\n2021,1,6.0\n2021,12,2.0\n")
+
+
+def emissions_missing_year(case):
+    _edit_config(case, lambda d: d["emissions"].update(year=2019))
+
+
+def config_unknown_key(case):
+    _edit_config(case, lambda d: d["grid"].update(resolutoin=1000))
+
+
+def config_wrong_type(case):
+    _edit_config(case, lambda d: d["grid"].update(resolution="fine"))
+
+
+def config_relative_path_unresolved(case):
+    _edit_config(case, lambda d: d["regions"].update(path="../elsewhere/regions.gpkg"))
+
+
+CATALOGUE = [
+    # (case, exit code, message pattern)
+    (missing_file, 2, r"landcover\.path.*file not found: .*nope/landcover\.tif.*Fix"),
+    (not_a_raster, 3, r"landcover\.tif: cannot be opened as a raster.*Fix"),
+    (truncated_geotiff, 3, r"nep\.tif: the file is truncated .*Fix: re-download"),
+    (raster_without_crs, 3, r"landcover\.tif: the raster has no CRS.*Fix: assign one"),
+    (raster_not_overlapping, 3, r"landcover\.tif: the raster .* does not overlap the analysis grid.*Fix"),
+    (nodata_undeclared, 3, r"landcover\.tif: the land-cover raster declares no nodata.*Fix: set 'landcover\.nodata'"),
+    (all_nodata, 3, r"landcover\.tif: every pixel on the analysis grid is nodata.*Fix"),
+    (code_not_in_scheme, 3, r"land-cover code\(s\) 42 \(1 px\) are not in the scheme .*scheme\.csv.*Fix: add a row"),
+    (flux_in_implausible_units, 3, r"nep\.tif: values reach 300,000 g C m-2 yr-1.*'g C m-2 yr-1' rather than 'kg"),
+    (all_nodata_flux, 3, r"nep\.tif: the flux raster has no data on any of the 12 terrestrial pixels.*Fix"),
+    (regions_overlap, 3, r"regions\.gpkg: 1 overlapping pair\(s\): 1 & 2: 4\.000 km2.*overlap: first"),
+    (regions_duplicate_names, 3, r"regions\.gpkg: duplicate region name\(s\) \['West'\].*Fix: make names unique"),
+    (regions_no_features, 3, r"regions\.gpkg: the regions layer has no features"),
+    (regions_no_crs, 3, r"regions\.gpkg: the regions layer has no CRS.*Fix: assign one"),
+    (emissions_unknown_region, 3, r"emissions\.csv: 1 emissions row\(s\) name regions that do not exist: '12' Did you "
+                                  r"mean '[12]'\?.*Fix"),
+    (emissions_missing_year, 3, r"emissions\.csv: no rows for year 2019.*years present: \[2020, 2021\].*Fix"),
+    (config_unknown_key, 2, r"unknown key 'grid\.resolutoin'\. Did you mean 'resolution'\?"),
+    (config_wrong_type, 2, r"'grid\.resolution' = 'fine': Input should be a valid number"),
+    (config_relative_path_unresolved, 2, r"regions\.path.*file not found: .*elsewhere/regions\.gpkg.*relative to"),
+]
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("breaker, code, pattern", CATALOGUE, ids=[c[0].__name__ for c in CATALOGUE])
+def test_bad_input(tmp_path, capsys, breaker, code, pattern):
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    breaker(case)
+    got = main(["run", str(cfg), "--out", str(out), "--quiet", "--overwrite"])
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(pattern, err, flags=re.S), err
+    assert _snapshot(out) == before, "previous results were changed"
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name], "temporary folder left behind"
+
+
+def test_output_folder_not_writable(tmp_path, capsys, tiny_config):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    got = main(["run", str(tiny_config), "--out", str(blocker / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert got == 4 and "cannot create the output folder" in err and "Fix: choose a writable --out" in err
+
+
+def test_invalid_polygon_is_repaired_and_named(tmp_path, capsys, recwarn):
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    bowtie = shapely.Polygon([(0, 0), (1500, 4000), (1500, 0), (0, 4000)])
+    _regions(case, [bowtie, shapely.box(1500, 1000, 4000, 4000)], ["Bow", "East"])
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert any("repaired invalid geometries of ['1']" in str(w.message) for w in recwarn)
+
+
+def test_different_crs_and_resolution_are_aligned_not_refused(tmp_path):
+    """A land cover in EPSG:4326 at another resolution is warped onto the grid (the sample does this)."""
+    import rasterio
+
+    from conftest import ROOT
+
+    with rasterio.open(ROOT / "sample_rasters" / "landcover_modis_igbp_2019.tif") as src:
+        assert src.crs.to_epsg() == 4326 and src.res == (0.05, 0.05)
