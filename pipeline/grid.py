@@ -54,9 +54,11 @@ class AnalysisGrid:
         crs = CRS.from_user_input(crs)
         xmin, ymin, xmax, ymax = bounds
         r = float(resolution)
-        x0, y0 = math.floor(xmin / r) * r, math.floor(ymin / r) * r
-        x1, y1 = math.ceil(xmax / r) * r, math.ceil(ymax / r) * r
-        shape = (int(round((y1 - y0) / r)), int(round((x1 - x0) / r)))
+        eps = 1e-9  # bounds on a pixel edge up to floating noise (0.15 / 0.05 = 2.9999999999999996) stay there
+        i0, j0 = math.floor(xmin / r + eps), math.floor(ymin / r + eps)
+        i1, j1 = math.ceil(xmax / r - eps), math.ceil(ymax / r - eps)
+        x0, y0, y1 = i0 * r, j0 * r, j1 * r
+        shape = (j1 - j0, i1 - i0)
         return cls(crs.to_wkt(), Affine(r, 0.0, x0, 0.0, -r, y1), shape, int(chunks))
 
     def with_chunks(self, chunks: int) -> AnalysisGrid:
