@@ -43,11 +43,29 @@ def align(rasters: dict[str, RasterSource], grid: AnalysisGrid) -> dict[str, xr.
         xmin, ymin, xmax, ymax = transform_bounds(src.info["crs"], grid.crs, *src.info["bounds"], densify_pts=21)
         gx0, gy0, gx1, gy1 = grid.bounds
         if xmax <= gx0 or xmin >= gx1 or ymax <= gy0 or ymin >= gy1:
-            raise GridError(f"{src.path}: the raster (bounds {src.info['bounds']} in {src.info['crs']}) does not "
-                            f"overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in the grid "
-                            "CRS). Fix: check the file, its CRS, or grid.bounds")
+            raster_bounds = tuple(round(b, 4) for b in src.info["bounds"])
+            raise GridError(f"{src.path}: the raster (bounds {raster_bounds} in {_crs_name(src.info['crs'])}) does "
+                            f"not overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in "
+                            f"{_crs_name(grid.crs)}). Fix: check the file, its CRS, or grid.bounds")
         arr = open_on_grid(src.path, grid, src.resampling, src.band, src.nodata)
         arr.attrs.update({"units": src.units or "class code", "sign_convention": src.sign or "",
                           "name": src.name})
         out[key] = arr
     return out
+
+
+def _crs_name(crs) -> str:
+    """A short name for a CRS in messages: its EPSG code when it has one, else its name."""
+    import warnings
+
+    from pyproj import CRS
+
+    crs = CRS.from_user_input(crs)
+    epsg = crs.to_epsg()
+    if epsg:
+        return f"EPSG:{epsg}"
+    if crs.name and crs.name != "unknown":
+        return f"'{crs.name}'"
+    with warnings.catch_warnings():  # PROJ strings are lossy, but short and readable in a message
+        warnings.simplefilter("ignore", UserWarning)
+        return f"'{crs.to_proj4()}'"

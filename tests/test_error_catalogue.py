@@ -137,7 +137,7 @@ CATALOGUE = [
     (all_nodata_flux, 3, r"nep\.tif: the flux raster has no data on any of the 12 terrestrial pixels.*Fix"),
     (regions_overlap, 3, r"regions\.gpkg: 1 overlapping pair\(s\): 1 & 2: 4\.000 km2.*overlap: first"),
     (regions_duplicate_names, 3, r"regions\.gpkg: duplicate region name\(s\) \['West'\].*Fix: make names unique"),
-    (regions_no_features, 3, r"regions\.gpkg: the regions layer has no features"),
+    (regions_no_features, 3, r"regions\.gpkg: the regions layer .*has no features.*Fix"),
     (regions_no_crs, 3, r"regions\.gpkg: the regions layer has no CRS.*Fix: assign one"),
     (emissions_unknown_region, 3, r"emissions\.csv: 1 emissions row\(s\) name regions that do not exist: '12' Did you "
                                   r"mean '[12]'\?.*Fix"),

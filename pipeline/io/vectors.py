@@ -22,7 +22,8 @@ def _read(path: Path, layer: str | None, fields: list[str], what: str) -> gpd.Ge
         raise InputError(f"{path}: no layer '{layer}'.{did_you_mean(layer, layers)} Layers: {layers}")
     gdf = gpd.read_file(path, layer=layer)
     if gdf.empty:
-        raise InputError(f"{path}: the {what} layer has no features")
+        raise InputError(f"{path}: the {what} layer{f' {layer!r}' if layer else ''} has no features. "
+                         f"Fix: give a layer with polygons (layers in the file: {layers})")
     if gdf.crs is None:
         raise InputError(f"{path}: the {what} layer has no CRS. Fix: assign one (e.g. EPSG:4326) in GIS "
                          "or with `ogr2ogr -a_srs EPSG:4326`")
