@@ -274,7 +274,7 @@ def phase_aggregate(scale: int, work: Path, provinces: Path, threads: int, tag: 
     removal = nep.clip(min=0)
     emission = (-nep).clip(min=0)
     area = grid.pixel_area()
-    lazy = aggregate(eco, removal, emission, area, labels, grid, n_eco=N_CLASSES)
+    lazy = aggregate(eco, [removal, emission], area, labels, grid, n_cls=N_CLASSES)
     t2 = time.perf_counter()
     (sums,) = dask.compute(lazy, scheduler="threads", num_workers=threads)
     t3 = time.perf_counter()

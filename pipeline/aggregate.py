@@ -23,8 +23,9 @@ from .units import grams_to_Mg, m2_to_km2
 QUANTITIES = ("area_m2", "removal_gC_yr", "emission_gC_yr")
 
 
-def quanta(grid: AnalysisGrid, max_density: float) -> np.ndarray:
-    """Power-of-two quantum per quantity that makes every sum exact, whatever its order.
+def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.ndarray:
+    """Power-of-two quantum per quantity (area, then each density x area) that makes every sum
+    exact, whatever its order.
 
     Each pixel's contribution is rounded to a multiple of q (a power of two, so the scaling is
     exact). While the sum of |contributions| stays below 2**52 q, every partial sum of such
@@ -34,60 +35,67 @@ def quanta(grid: AnalysisGrid, max_density: float) -> np.ndarray:
     total: far below the 1e-9 the invariants ask for.
     """
     area = float(grid.row_area().sum()) * grid.width
-    bounds = np.array([area, area * max_density, area * max_density])
+    bounds = np.array([area] + [area * max_density] * n_densities)
     return np.exp2(np.ceil(np.log2(bounds / 2.0**52)))
 
 
-def _block_sums(eco, removal, emission, area, whole, shared, n_reg: int, n_eco: int, q: np.ndarray) -> np.ndarray:
-    """Sums of area, removal x area and emission x area per (region, ecosystem) in one block."""
-    size = n_reg * n_eco
-    out = np.zeros((size, len(QUANTITIES)))
-    valid = eco >= 0
-    weights = (area, removal * area, emission * area)
+def _block_sums(cls, area, whole, *rest) -> np.ndarray:
+    """Sums of area and of each density x area per (region, class) in one block.
+
+    ``rest`` is the densities' blocks followed by (shared, n_reg, n_cls, q).
+    """
+    *dens, shared, n_reg, n_cls, q = rest
+    size = n_reg * n_cls
+    weights = [area] + [d * area for d in dens]
+    out = np.zeros((size, len(weights)))
+    valid = cls >= 0
     m = valid & (whole >= 0)
-    idx = whole[m].astype(np.int64) * n_eco + eco[m]
+    idx = whole[m].astype(np.int64) * n_cls + cls[m]
     for k, w in enumerate(weights):
         out[:, k] += np.bincount(idx, weights=np.rint(w[m] / q[k]) * q[k], minlength=size)
     if shared is not None:
         lr, lc, reg, frac = shared
-        e = eco[lr, lc]
-        ok = e >= 0
+        c = cls[lr, lc]
+        ok = c >= 0
         lr, lc, frac = lr[ok], lc[ok], frac[ok]
-        idx = reg[ok].astype(np.int64) * n_eco + e[ok]
+        idx = reg[ok].astype(np.int64) * n_cls + c[ok]
         for k, w in enumerate(weights):
             out[:, k] += np.bincount(idx, weights=np.rint(w[lr, lc] * frac / q[k]) * q[k], minlength=size)
     return out
 
 
-def aggregate(eco: xr.DataArray, removal: xr.DataArray, emission: xr.DataArray, area: xr.DataArray,
-              labels: RegionLabels, grid: AnalysisGrid, n_eco: int, max_density: float = 5000.0) -> da.Array:
-    """Lazy array (region, ecosystem, quantity) of sums in m2 and g C yr-1 (see ``QUANTITIES``).
+def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
+              grid: AnalysisGrid, n_cls: int, max_density: float = 5000.0) -> da.Array:
+    """Lazy array (region, class, quantity) of sums: area [m2], then each density x area [g C yr-1].
 
-    One task per block reads the block's ecosystem, removal, emission, area and labels and
-    returns a small table; the tables are summed. Sums are exact (see :func:`quanta`), so the
-    result is the same bit for bit for any chunking and any scheduler.
+    One task per block reads the block's class, densities, area and labels and returns a small
+    table; the tables are summed. Sums are exact (see :func:`quanta`), so the result is the same
+    bit for bit for any chunking and any scheduler.
 
     Parameters
     ----------
-    eco : DataArray [ecosystem index]; removal, emission : DataArray [g C m-2 yr-1];
+    cls : DataArray of int
+        Class per pixel in 0..n_cls-1 (e.g. the ecosystem index, or a transition index); negative
+        values (nodata) are left out.
+    densities : list of DataArray [g C m-2 yr-1]
+        e.g. ``[removal, emission]`` (see ``QUANTITIES``); may be empty (areas only).
     area : DataArray [m2]
         All on ``grid`` with its chunks.
     max_density : float [g C m-2 yr-1]
-        Bound on |removal| and |emission| used to choose the quanta.
+        Bound on |density| used to choose the quanta.
     """
     chunks = grid.dask_chunks
-    arrays = [x.data.rechunk(chunks) for x in (eco, removal.astype(np.float64), emission.astype(np.float64), area)]
-    arrays.append(labels.whole.rechunk(chunks))
-    blocks = [a.to_delayed() for a in arrays]
+    arrays = [cls.data, area.data, labels.whole] + [d.astype(np.float64).data for d in densities]
+    blocks = [a.rechunk(chunks).to_delayed() for a in arrays]
     shared = labels.shared_by_block(grid)
     n_reg = len(labels.region_ids)
-    q = quanta(grid, max_density)
+    q = quanta(grid, max_density, len(densities))
     task = dask.delayed(_block_sums, pure=True)
     parts = []
     for (i, j) in np.ndindex(*blocks[0].shape):
-        t = task(*(b[i, j] for b in blocks), shared.get((i, j)), n_reg, n_eco, q)
-        parts.append(da.from_delayed(t, shape=(n_reg * n_eco, len(QUANTITIES)), dtype=np.float64))
-    return da.stack(parts).sum(axis=0).reshape(n_reg, n_eco, len(QUANTITIES))
+        t = task(*(b[i, j] for b in blocks), shared.get((i, j)), n_reg, n_cls, q)
+        parts.append(da.from_delayed(t, shape=(n_reg * n_cls, 1 + len(densities)), dtype=np.float64))
+    return da.stack(parts).sum(axis=0).reshape(n_reg, n_cls, 1 + len(densities))
 
 
 def region_ecosystem_table(sums: np.ndarray, labels: RegionLabels, region_names: dict[str, str],

@@ -11,7 +11,8 @@ from .tables import REALMS
 MT_PER_GT = 1000.0
 
 
-def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int | None) -> pd.DataFrame:
+def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int | None,
+            gwp_set: str = "AR6") -> pd.DataFrame:
     """Long table (item, value, units, note): totals over regions plus unallocated, net emission,
     and where the assessed sink stands against the scenario's 2060 requirement.
 
@@ -35,6 +36,18 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int |
     add("ccus", ccus_MtCO2, "Mt CO2 yr-1", "from the config (balance.ccus_MtCO2)")
     add("net_emission", emissions - sink - ccus_MtCO2, "Mt CO2 yr-1", "emissions - sink_total - ccus")
     add("sink_offset", 100.0 * sink / emissions if emissions else np.nan, "%", "sink_total / emissions")
+    if "inorganic_sink_MtCO2" in budget:
+        add("inorganic_sink", budget["inorganic_sink_MtCO2"].sum(), "Mt CO2 yr-1",
+            "inorganic carbon (e.g. carbonate weathering), apart from the organic sinks")
+    if "non_co2_MtCO2e" in budget:
+        for gas in ("ch4", "n2o"):
+            add(f"{gas}_emission", budget[f"{gas}_MtCO2e"].sum(), "Mt CO2e yr-1", f"GWP100 {gwp_set}")
+        add("non_co2_emission", budget["non_co2_MtCO2e"].sum(), "Mt CO2e yr-1", f"CH4 + N2O, GWP100 {gwp_set}")
+    if "net_all_MtCO2e" in budget:
+        net_all = (emissions + budget.get("non_co2_MtCO2e", pd.Series(0.0)).sum() - sink
+                   - budget.get("inorganic_sink_MtCO2", pd.Series(0.0)).sum() - ccus_MtCO2)
+        add("net_emission_all", net_all, "Mt CO2e yr-1",
+            "emissions + non-CO2 - organic sinks - inorganic sink - ccus")
     target = scenario.get("ecosystem_sink_2060_GtCO2")
     if target:
         src = scenario.get("source", "")

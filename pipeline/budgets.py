@@ -12,13 +12,18 @@ from .units import MgC_to_MtCO2
 
 
 def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.Series | None = None,
-            emissions_year: int | None = None, population: pd.Series | None = None) -> pd.DataFrame:
+            emissions_year: int | None = None, population: pd.Series | None = None,
+            inorganic: pd.DataFrame | None = None, non_co2: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-region budget: sinks by realm (net, and gross removal and emission), emissions, net emission.
 
-    Net emission = emissions - sink_total - CCUS (CCUS per region is 0 until given). A region the
-    inventory lacks has empty emissions and net (missing, never zero). *unallocated* (pixels no
-    region covers, e.g. national waters beyond the offshore zones) has no inventory emissions: its
-    emissions are 0 and its net is minus its sink.
+    Net emission = emissions - sink_total - CCUS (CCUS per region is 0 until given), CO2 only. A
+    region the inventory lacks has empty emissions and net (missing, never zero). *unallocated*
+    (pixels no region covers, e.g. national waters beyond the offshore zones) has no inventory
+    emissions: its emissions are 0 and its net is minus its sink.
+
+    When given, the inorganic sink (``inorganic``, Mg C yr-1 per region and ecosystem) and the non-CO2
+    emissions (``non_co2``, Mt CO2e) get columns of their own, and ``net_all_MtCO2e`` combines
+    everything: emissions + non-CO2 - organic sinks - inorganic sink - CCUS.
     """
     g = region_eco.groupby(["region_id", "realm"], sort=False)[["removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum()
     ids = list(regions["region_id"]) + [UNALLOCATED]
@@ -27,8 +32,8 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
     out["area_km2"] = region_eco.groupby("region_id")["area_km2"].sum().reindex(ids).fillna(0.0)
     for realm, short in REALMS.items():
         s = g.xs(realm, level="realm") if realm in g.index.get_level_values("realm") else None
-        out[f"sink_{short}_MtCO2"] = (MgC_to_MtCO2(s["sink_MgC_yr"]).reindex(ids).fillna(0.0)
-                                      if s is not None else 0.0)
+        for col, src in (("sink", "sink_MgC_yr"), ("removal", "removal_MgC_yr"), ("emission", "emission_MgC_yr")):
+            out[f"{col}_{short}_MtCO2"] = (MgC_to_MtCO2(s[src]).reindex(ids).fillna(0.0) if s is not None else 0.0)
     tot = region_eco.groupby("region_id")[["removal_MgC_yr", "emission_MgC_yr"]].sum().reindex(ids).fillna(0.0)
     out["gross_removal_MtCO2"] = MgC_to_MtCO2(tot["removal_MgC_yr"])
     out["gross_emission_MtCO2"] = MgC_to_MtCO2(tot["emission_MgC_yr"])
@@ -42,6 +47,17 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
         out["emissions_year"] = pd.NA
     out["ccus_MtCO2"] = 0.0
     out["net_MtCO2"] = out["emissions_MtCO2"] - out["sink_total_MtCO2"] - out["ccus_MtCO2"]
+    if inorganic is not None:
+        inorg = inorganic.groupby("region_id")["inorganic_MgC_yr"].sum()
+        out["inorganic_sink_MtCO2"] = MgC_to_MtCO2(inorg.reindex(ids).fillna(0.0))
+    if non_co2 is not None:
+        for gas in ("CH4", "N2O"):
+            g = non_co2[non_co2["gas"] == gas].groupby("region_id")["emission_MtCO2e"].sum()
+            out[f"{gas.lower()}_MtCO2e"] = g.reindex(ids).fillna(0.0)
+        out["non_co2_MtCO2e"] = out["ch4_MtCO2e"] + out["n2o_MtCO2e"]
+    if inorganic is not None or non_co2 is not None:
+        out["net_all_MtCO2e"] = (out["net_MtCO2"] + out.get("non_co2_MtCO2e", 0.0)
+                                 - out.get("inorganic_sink_MtCO2", 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["sink_offset_pct"] = np.where(out["emissions_MtCO2"] > 0,
                                           100.0 * out["sink_total_MtCO2"] / out["emissions_MtCO2"], np.nan)

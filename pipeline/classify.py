@@ -13,8 +13,9 @@ from .tables import REALMS, Scheme
 NODATA, UNKNOWN = -1, -2
 
 
-def classify(codes: xr.DataArray, scheme: Scheme, nodata) -> tuple[xr.DataArray, da.Array]:
-    """Map land-cover codes to ecosystem indices (``scheme.ecosystems``), lazily.
+def classify(codes: xr.DataArray, scheme: Scheme, nodata, run_scheme: Scheme | None = None
+             ) -> tuple[xr.DataArray, da.Array]:
+    """Map land-cover codes to ecosystem indices (of ``run_scheme``, default ``scheme``), lazily.
 
     Returns
     -------
@@ -26,7 +27,8 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata) -> tuple[xr.DataArray,
         listed after the single compute without another read.
     """
     size = 1 << (8 * codes.dtype.itemsize) if codes.dtype.itemsize <= 2 else int(scheme.table["code"].max()) + 1
-    lut = scheme.lookup(size)
+    target = run_scheme or scheme
+    lut = scheme.lookup(size, target.ecosystems)
     nodata_code = int(nodata) if nodata is not None and np.isfinite(nodata) else None
 
     def _classify(block: np.ndarray) -> np.ndarray:
@@ -44,8 +46,8 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata) -> tuple[xr.DataArray,
 
     data = codes.data
     eco = xr.DataArray(da.map_blocks(_classify, data, dtype=np.int16), dims=codes.dims, coords=codes.coords,
-                       attrs={"long_name": "ecosystem index", "flag_values": list(range(len(scheme.ecosystems))),
-                              "flag_meanings": " ".join(scheme.ecosystems)})
+                       attrs={"long_name": "ecosystem index", "flag_values": list(range(len(target.ecosystems))),
+                              "flag_meanings": " ".join(target.ecosystems)})
     return eco, _code_counts(data, _count, size)
 
 
@@ -64,3 +66,9 @@ def realm_of(eco: xr.DataArray, scheme: Scheme) -> xr.DataArray:
     realms = list(REALMS)
     lut = np.array([realms.index(r) for r in scheme.ecosystem_realm] + [-1, -1], dtype=np.int8)
     return xr.apply_ufunc(lambda e: lut[e], eco, dask="parallelized", output_dtypes=[np.int8])
+
+
+def overlay(eco: xr.DataArray, habitat: xr.DataArray) -> xr.DataArray:
+    """The ecosystem index with the habitat raster's classes wherever it has data (e.g. seagrass
+    meadows mapped over sea pixels, mangroves over land-cover wetland or forest)."""
+    return xr.where(habitat >= 0, habitat, eco).astype(np.int16).assign_attrs(eco.attrs)

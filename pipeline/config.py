@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo,
+                      model_validator)
 
 from .errors import ConfigError, did_you_mean
 from .grid import CHINA_ALBERS
@@ -53,14 +54,50 @@ class GridSpec(_Spec):
     chunks: int = Field(512, gt=0, description="dask chunk size in pixels")
 
 
+class HabitatSpec(_Spec):
+    """A habitat raster (e.g. mangrove, salt marsh, seagrass maps) whose classes override the land cover
+    where it has data; its scheme maps codes to ecosystems like a land-cover scheme."""
+
+    path: ExistingPath
+    scheme: ExistingPath = Field(description="CSV with columns code, name, ecosystem, realm")
+    band: int = Field(1, ge=1)
+    nodata: int | None = Field(None, description="nodata code, when the file does not declare one")
+
+
 class LandcoverSpec(_Spec):
     """A categorical land-cover raster and the scheme table that maps its codes."""
 
     path: ExistingPath
     scheme: ExistingPath = Field(description="CSV with columns code, name, ecosystem, realm")
+    year: int | None = Field(None, description="year of the land cover (needed by the stock-change method)")
     resampling: Literal["nearest", "mode"] = "nearest"
     band: int = Field(1, ge=1)
     nodata: int | None = Field(None, description="nodata code, when the file does not declare one")
+    habitats: HabitatSpec | None = Field(None, description="optional habitat raster overriding the land cover")
+
+
+class EpochSpec(_Spec):
+    """The earlier land-cover epoch of the stock-change method (same scheme as ``landcover`` unless given)."""
+
+    path: ExistingPath
+    year: int
+    scheme: ExistingPath | None = Field(None, description="default: the scheme of 'landcover'")
+    resampling: Literal["nearest", "mode"] = "nearest"
+    band: int = Field(1, ge=1)
+    nodata: int | None = None
+
+
+#: Carbon pools of the stock-difference method (IPCC 2006 GL Vol.4 Ch.2).
+POOLS = ("above_ground", "below_ground", "dead_organic_matter", "soil")
+
+
+class StockChangeSpec(_Spec):
+    """Stock difference between two land-cover epochs: dC/dt = (C_t2 - C_t1) / (t2 - t1)."""
+
+    earlier: EpochSpec
+    densities: ExistingPath = Field(description="CSV: ecosystem, pool, central, low, high, units, evidence, source")
+    pools: list[Literal[POOLS]] = Field(list(POOLS), min_length=1,  # type: ignore[valid-type]
+                                        description="pools counted (default: all four)")
 
 
 class FluxSpec(_Spec):
@@ -109,6 +146,9 @@ class RegionsSpec(_Spec):
     id_field: str
     name_field: str
     offshore: OffshoreSpec | None = None
+    offshore_km: float | None = Field(
+        None, gt=0, description="without offshore zones: sea pixels within this distance [km] go to the nearest "
+                                "region; the rest is unallocated")
     overlap: Literal["first", "largest"] | None = Field(
         None, description="what to do with overlapping polygons: error (default), 'first' (earlier feature "
                           "wins) or 'largest' (larger polygon wins)")
@@ -117,13 +157,29 @@ class RegionsSpec(_Spec):
 
 
 class RealmSpec(_Spec):
-    """How one realm's sink is computed: from a flux raster or from per-ecosystem coefficients."""
+    """How one realm's sink is computed: from flux rasters, per-ecosystem coefficients, or (terrestrial
+    only) the stock difference between two land-cover epochs."""
 
-    method: Literal["flux", "coefficient"] = "coefficient"
-    flux: str | None = Field(None, description="name of an entry under 'fluxes' (method: flux)")
+    method: Literal["flux", "coefficient", "stock_change"] = "coefficient"
+    flux: str | list[str] | None = Field(
+        None, description="name(s) of entries under 'fluxes' (method: flux); several are summed, each with "
+                          "its own sign (e.g. [sland, eluc] for the net land flux)")
     ecosystems: list[str] | None = Field(
         None, description="ecosystems the flux applies to (default: every ecosystem with a coefficient row "
                           "in this realm); other ecosystems of the realm fall back to coefficients")
+    stock_change: StockChangeSpec | None = None
+
+    @model_validator(mode="after")
+    def _method_inputs(self):
+        if self.method == "flux" and not self.flux:
+            raise ValueError("method 'flux' needs 'flux': the name of an entry under 'fluxes'")
+        if self.method == "stock_change" and self.stock_change is None:
+            raise ValueError("method 'stock_change' needs a 'stock_change' block (earlier, densities)")
+        return self
+
+    def flux_names(self) -> list[str]:
+        """The flux entries this realm uses, as a list."""
+        return [self.flux] if isinstance(self.flux, str) else list(self.flux or [])
 
 
 class SinksSpec(_Spec):
@@ -133,6 +189,24 @@ class SinksSpec(_Spec):
     terrestrial: RealmSpec = RealmSpec()
     inland_water: RealmSpec = RealmSpec()
     ocean: RealmSpec = RealmSpec()
+    inorganic: ExistingPath | None = Field(
+        None, description="optional table of inorganic carbon sink rates per ecosystem (e.g. karst weathering), "
+                          "reported apart from the organic sinks")
+
+    @model_validator(mode="after")
+    def _stock_change_is_terrestrial(self):
+        for realm in ("inland_water", "ocean"):
+            if getattr(self, realm).method == "stock_change":
+                raise ValueError(f"'{realm}': the stock_change method applies to the terrestrial realm only")
+        return self
+
+
+class NonCO2Spec(_Spec):
+    """CH4 and N2O emissions: area x emission factor per ecosystem, as CO2-equivalent."""
+
+    factors: ExistingPath = Field(description="CSV: ecosystem, gas, central, low, high, units, season_days, share, "
+                                              "evidence, source")
+    gwp: Literal["AR6", "AR5"] = Field("AR6", description="GWP100 set for CO2-equivalents")
 
 
 class RegionTableSpec(_Spec):
@@ -162,12 +236,30 @@ class RunConfig(_Spec):
     fluxes: dict[str, FluxSpec] = {}
     regions: RegionsSpec
     sinks: SinksSpec
+    non_co2: NonCO2Spec | None = None
     emissions: RegionTableSpec | None = None
     population: RegionTableSpec | None = None
     balance: BalanceSpec = BalanceSpec()
     cache_dir: Path | None = Field(None, description="where region labels are cached (default: "
                                                      "$CARBON_SINK_CACHE or ~/.cache/carbon-sink)")
     source_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        for realm in ("terrestrial", "inland_water", "ocean"):
+            spec = getattr(self.sinks, realm)
+            unknown = [f for f in spec.flux_names() if f not in self.fluxes]
+            if spec.method == "flux" and unknown:
+                raise ValueError(f"sinks.{realm}.flux names {unknown}, which are not entries under 'fluxes' "
+                                 f"({sorted(self.fluxes)}). Fix: name one of them")
+        sc = self.sinks.terrestrial.stock_change if self.sinks.terrestrial.method == "stock_change" else None
+        if sc is not None:
+            if self.landcover.year is None:
+                raise ValueError("the stock_change method needs 'landcover.year' (the later epoch's year)")
+            if sc.earlier.year >= self.landcover.year:
+                raise ValueError(f"sinks.terrestrial.stock_change.earlier.year ({sc.earlier.year}) must be before "
+                                 f"landcover.year ({self.landcover.year})")
+        return self
 
     def label_cache_dir(self) -> Path:
         """The folder caching region labels: ``cache_dir``, else $CARBON_SINK_CACHE, else ~/.cache/carbon-sink."""
@@ -181,6 +273,19 @@ class RunConfig(_Spec):
         """Every input file, by a readable key (for checksums in the manifest)."""
         out: dict[str, Path] = {"landcover": self.landcover.path, "landcover_scheme": self.landcover.scheme,
                                 "regions": self.regions.path, "coefficients": self.sinks.coefficients}
+        if self.landcover.habitats:
+            out["habitats"] = self.landcover.habitats.path
+            out["habitats_scheme"] = self.landcover.habitats.scheme
+        sc = self.sinks.terrestrial.stock_change
+        if self.sinks.terrestrial.method == "stock_change" and sc is not None:
+            out["landcover_earlier"] = sc.earlier.path
+            out["carbon_densities"] = sc.densities
+            if sc.earlier.scheme:
+                out["landcover_earlier_scheme"] = sc.earlier.scheme
+        if self.sinks.inorganic:
+            out["inorganic"] = self.sinks.inorganic
+        if self.non_co2:
+            out["non_co2_factors"] = self.non_co2.factors
         out.update({f"flux:{k}": v.path for k, v in self.fluxes.items()})
         if self.regions.offshore:
             out["offshore"] = self.regions.offshore.path

@@ -18,11 +18,14 @@ TABLES = {"region_ecosystem": "tables/region_ecosystem.csv", "budgets": "tables/
           "balance": "tables/balance.csv"}
 
 
-def export_tables(run_dir: Path, region_eco: pd.DataFrame, budget: pd.DataFrame, bal: pd.DataFrame) -> list[Path]:
-    """Write the CSV tables; return their paths."""
+def export_tables(run_dir: Path, region_eco: pd.DataFrame, budget: pd.DataFrame, bal: pd.DataFrame,
+                  extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Write the CSV tables (the contract's three, then ``extra`` as ``tables/<name>.csv``); return their paths."""
     paths = []
-    for name, frame in (("region_ecosystem", region_eco), ("budgets", budget), ("balance", bal)):
-        path = run_dir / TABLES[name]
+    frames = [(TABLES[k], f) for k, f in (("region_ecosystem", region_eco), ("budgets", budget), ("balance", bal))]
+    frames += [(f"tables/{k}.csv", f) for k, f in (extra or {}).items()]
+    for rel, frame in frames:
+        path = run_dir / rel
         write_table(frame, path)
         paths.append(path)
     return paths

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -17,7 +18,8 @@ from .config import RunConfig
 from .errors import ConfigError, InputError, did_you_mean
 from .io.rasters import raster_info
 from .io.vectors import read_regions, read_subregions
-from .tables import Scheme, read_coefficients, read_region_table, read_scheme
+from .tables import (Scheme, read_coefficients, read_densities, read_inorganic, read_non_co2, read_region_table,
+                     read_scheme)
 
 
 @dataclass(frozen=True)
@@ -48,32 +50,62 @@ class Inputs:
     population_year: int | None = None
     scenario: dict = field(default_factory=dict)
     subregions: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    habitat_scheme: Scheme | None = None  # classes of the habitat raster, when given
+    earlier_scheme: Scheme | None = None  # scheme of the earlier epoch (stock change)
+    densities: np.ndarray | None = None  # carbon-stock density per ecosystem index [g C m-2] (stock change)
+    density_table: pd.DataFrame | None = None
+    non_co2: pd.DataFrame | None = None
+    inorganic: pd.DataFrame | None = None
+
+
+def _categorical(key: str, path: Path, resampling: str, band: int, nodata, config_key: str) -> RasterSource:
+    """A class-code raster (land cover, an earlier epoch, habitats): integer, with a nodata value."""
+    src = RasterSource(key, path, resampling, band, raster_info(path), nodata=nodata)
+    if nodata is None and src.info["nodata"] is None:
+        raise InputError(f"{path}: the {key} raster declares no nodata value, so pixels outside it would "
+                         f"read as class 0. Fix: set '{config_key}.nodata' in the config (e.g. 255), or declare it in "
+                         "the file (`gdal_edit.py -a_nodata 255 FILE`)")
+    if not pd.api.types.is_integer_dtype(src.info["dtype"]):
+        raise InputError(f"{path}: a {key} raster must hold integer class codes, found {src.info['dtype']}. "
+                         f"Fix: point '{config_key}.path' at the class raster")
+    return src
 
 
 def load(cfg: RunConfig) -> Inputs:
     """Open every input's header, read tables and polygons; fail early with a clear message."""
     lc = cfg.landcover
-    rasters = {"landcover": RasterSource("landcover", lc.path, lc.resampling, lc.band, raster_info(lc.path),
-                                         nodata=lc.nodata)}
+    rasters = {"landcover": _categorical("land-cover", lc.path, lc.resampling, lc.band, lc.nodata, "landcover")}
+    if lc.habitats is not None:
+        h = lc.habitats
+        rasters["habitats"] = _categorical("habitat", h.path, "nearest", h.band, h.nodata, "landcover.habitats")
+    sc = cfg.sinks.terrestrial.stock_change if cfg.sinks.terrestrial.method == "stock_change" else None
+    if sc is not None:
+        rasters["landcover_earlier"] = _categorical("earlier land-cover", sc.earlier.path, sc.earlier.resampling,
+                                                    sc.earlier.band, sc.earlier.nodata,
+                                                    "sinks.terrestrial.stock_change.earlier")
     for name, spec in cfg.fluxes.items():
         rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
                                                raster_info(spec.path), spec.units, spec.sign, spec.nodata)
     for src in rasters.values():
         if src.band > src.info["count"]:
             raise InputError(f"{src.path}: band {src.band} requested but the raster has {src.info['count']}")
-    if lc.nodata is None and rasters["landcover"].info["nodata"] is None:
-        raise InputError(f"{lc.path}: the land-cover raster declares no nodata value, so pixels outside it would "
-                         "read as class 0. Fix: set 'landcover.nodata' in the config (e.g. 255), or declare it in "
-                         "the file (`gdal_edit.py -a_nodata 255 FILE`)")
-    if not pd.api.types.is_integer_dtype(rasters["landcover"].info["dtype"]):
-        raise InputError(f"{lc.path}: a land-cover raster must hold integer class codes, found "
-                         f"{rasters['landcover'].info['dtype']}. Fix: point 'landcover.path' at the class raster")
 
     r = cfg.regions
     offshore = (r.offshore.path, r.offshore.layer, r.offshore.id_field) if r.offshore else None
     regions = read_regions(r.path, r.layer, r.id_field, r.name_field, offshore)
 
     inputs = Inputs(rasters, regions, read_scheme(lc.scheme), read_coefficients(cfg.sinks.coefficients))
+    if lc.habitats is not None:  # habitat classes (e.g. mangrove) join the ecosystems of the run
+        inputs.habitat_scheme = read_scheme(lc.habitats.scheme)
+        inputs.scheme = inputs.scheme.with_ecosystems(inputs.habitat_scheme)
+    if sc is not None:
+        inputs.earlier_scheme = read_scheme(sc.earlier.scheme) if sc.earlier.scheme else inputs.scheme
+        inputs.scheme = inputs.scheme.with_ecosystems(inputs.earlier_scheme)
+        inputs.densities, inputs.density_table = read_densities(sc.densities, inputs.scheme, list(sc.pools))
+    if cfg.non_co2 is not None:
+        inputs.non_co2 = read_non_co2(cfg.non_co2.factors)
+    if cfg.sinks.inorganic is not None:
+        inputs.inorganic = read_inorganic(cfg.sinks.inorganic)
     ids = list(regions["region_id"])
     parents = list(ids)  # a level's parents are regions or members of an earlier level
     for sub in r.subregions:

@@ -26,7 +26,7 @@ from .aggregate import aggregate, region_ecosystem_table
 from .align import align, grid_from_spec
 from .balance import balance
 from .budgets import budgets
-from .classify import NODATA, UNKNOWN, classify, realm_of
+from .classify import NODATA, UNKNOWN, classify, overlay, realm_of
 from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables
@@ -39,6 +39,9 @@ from .labels import UNALLOCATED, region_labels, resolve_overlaps
 from .load import load
 from .report import write_report
 from .sinks import compute_sinks
+from .sinks.inorganic import inorganic_table
+from .sinks.non_co2 import non_co2_table
+from .sinks.terrestrial import transition_class, transition_table
 from .tables import REALMS
 from .units import PLAUSIBLE_ABS_MAX, check_plausible
 
@@ -81,10 +84,25 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     layers = align(inputs.rasters, grid)
     lc = layers["landcover"]
     eco, code_counts = classify(lc, inputs.scheme, lc.attrs.get("nodata"))
+    # class rasters whose codes are checked against their scheme after the compute
+    categorical = {"landcover": (code_counts, inputs.scheme, cfg.landcover.scheme, lc)}
+    if "habitats" in layers:
+        hab = layers["habitats"]
+        hab_eco, hab_counts = classify(hab, inputs.habitat_scheme, hab.attrs.get("nodata"), inputs.scheme)
+        eco = overlay(eco, hab_eco)
+        categorical["habitats"] = (hab_counts, inputs.habitat_scheme, cfg.landcover.habitats.scheme, hab)
+    stock = earlier = None
+    if "landcover_earlier" in layers:
+        sc = cfg.sinks.terrestrial.stock_change
+        old = layers["landcover_earlier"]
+        earlier, old_counts = classify(old, inputs.earlier_scheme, old.attrs.get("nodata"), inputs.scheme)
+        categorical["landcover_earlier"] = (old_counts, inputs.earlier_scheme, sc.earlier.scheme or cfg.landcover.scheme,
+                                            old)
+        stock = {"earlier": earlier, "densities": inputs.densities, "years": (sc.earlier.year, cfg.landcover.year)}
     fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
-    sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes)
+    sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes, stock)
     removal = sum(s.removal for s in sinks.values())
     emission = sum(s.emission for s in sinks.values())
     area = grid.pixel_area()
@@ -95,7 +113,10 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     timings["prepare_s"] = time.perf_counter() - t0
     max_density = max(PLAUSIBLE_ABS_MAX.values()) + float(inputs.coefficients[["central", "low", "high"]].abs().max().max())
     n_eco = len(inputs.scheme.ecosystems)
-    sums = {k: aggregate(eco, removal, emission, area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()}
+    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()}
+    if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
+        sums["transitions"] = aggregate(transition_class(eco, earlier, n_eco), [], area, labels, grid,
+                                        (n_eco + 1) * n_eco)
     # the nation, summed directly over the pixels: regions + unallocated must equal it (DESIGN 4)
     pixel_total = ((removal - emission) * area).where(eco >= 0).sum().data
 
@@ -119,9 +140,10 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                                            lock=make_lock(name)))
         t1 = time.perf_counter()
         with _progress() if progress else contextlib.nullcontext(), _read_errors():
-            _, sums_np, counts_np, qa, pixel_total = dask.compute(writes, sums, code_counts, qa_lazy, pixel_total)
+            _, sums_np, counts_np, qa, pixel_total = dask.compute(
+                writes, sums, {k: v[0] for k, v in categorical.items()}, qa_lazy, pixel_total)
         timings["compute_s"] = time.perf_counter() - t1
-        _check_after_compute(counts_np, inputs, lc, qa, cfg)
+        _check_after_compute(counts_np, categorical, inputs, lc, qa, cfg)
         conservation = _check_conservation(sums_np["regions"], float(pixel_total))
 
         t2 = time.perf_counter()
@@ -132,9 +154,20 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
         region_eco = region_ecosystem_table(sums_np["regions"], labels, names, inputs.scheme.ecosystems,
                                             inputs.scheme.ecosystem_realm)
-        budget = budgets(region_eco, inputs.regions, inputs.emissions, inputs.emissions_year, inputs.population)
-        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, inputs.emissions_year)
-        export_tables(tmp, region_eco, budget, bal)
+        extra_tables = {}
+        inorg = non_co2 = None
+        if inputs.inorganic is not None:
+            inorg = extra_tables["inorganic"] = inorganic_table(region_eco, inputs.inorganic)
+        if inputs.non_co2 is not None:
+            non_co2 = extra_tables["non_co2"] = non_co2_table(region_eco, inputs.non_co2, cfg.non_co2.gwp)
+        if stock is not None:
+            extra_tables["transitions"] = transition_table(sums_np["transitions"][:, :, 0], labels.region_ids, names,
+                                                           inputs.scheme, inputs.densities, *stock["years"])
+        budget = budgets(region_eco, inputs.regions, inputs.emissions, inputs.emissions_year, inputs.population,
+                         inorg, non_co2)
+        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, inputs.emissions_year,
+                      cfg.non_co2.gwp if cfg.non_co2 else "AR6")
+        export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
         export_gpkg(tmp, inputs.regions, budget, bal, extra_layers)
         timings["export_s"] = time.perf_counter() - t2
@@ -155,7 +188,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
                      "chunks": grid.chunks},
             "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS],
-                        "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"],
+                        "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"]
+                        + [f"tables/{k}.csv" for k in extra_tables],
                         "vector": "budget.gpkg", "report": "report.md"},
             "units": {"maps": "g C m-2 yr-1 (sink positive)", "tables_mass": "Mg C yr-1",
                       "budgets": "Mt CO2 yr-1", "area": "km2"},
@@ -265,32 +299,39 @@ def _read_errors():
                          "or corrupt. Fix: re-download or re-export it (check with `gdalinfo -checksum FILE`)") from None
 
 
-def _check_after_compute(counts: np.ndarray, inputs, lc: xr.DataArray, qa: dict, cfg: RunConfig) -> None:
-    known = set(inputs.scheme.table["code"].tolist())
+def _check_after_compute(counts: dict, categorical: dict, inputs, lc: xr.DataArray, qa: dict, cfg: RunConfig) -> None:
+    for key, (_, scheme, scheme_path, arr) in categorical.items():
+        _check_codes(counts[key], scheme, inputs.rasters[key].path, scheme_path, arr.attrs.get("nodata"))
+    lc_path = inputs.rasters["landcover"].path
     nodata = lc.attrs.get("nodata")
+    if int(qa["nodata_px"]) + int(qa["unknown_px"]) == int(np.prod(lc.shape)):
+        raise InputError(f"{lc_path}: every pixel on the analysis grid is nodata (nodata = {nodata}). Fix: check that "
+                         "the raster covers the regions and that its nodata value is right")
+    for realm in REALMS:
+        spec = getattr(cfg.sinks, realm)
+        if spec.method != "flux":
+            continue
+        used, missing = int(qa[f"flux_used_px:{realm}"]), int(qa[f"flux_missing_px:{realm}"])
+        paths = ", ".join(str(cfg.fluxes[n].path) for n in spec.flux_names())
+        if used and missing == used:
+            raise InputError(f"{paths}: the flux raster has no data on any of the {used} {realm} pixels it "
+                             "should cover (all nodata or outside the raster). Fix: check the file, its nodata "
+                             "value and its extent")
+        for name in spec.flux_names():
+            fs = cfg.fluxes[name]
+            check_plausible(float(qa[f"flux_max_abs:{realm}:{name}"]), realm, fs.units, str(fs.path))
+
+
+def _check_codes(counts: np.ndarray, scheme, path, scheme_path, nodata) -> None:
+    """Codes present in a class raster but absent from its scheme are an error listing them."""
+    known = set(scheme.table["code"].tolist())
     present = np.flatnonzero(counts)
     unknown = [int(c) for c in present if c not in known and not (nodata is not None and c == nodata)]
     if unknown:
         listed = ", ".join(f"{c} ({int(counts[c])} px)" for c in unknown)
         raise UnknownClassError(
-            f"{inputs.rasters['landcover'].path}: land-cover code(s) {listed} are not in the scheme "
-            f"{cfg.landcover.scheme}. Fix: add a row (code, name, ecosystem, realm) for each to the scheme CSV, "
-            "or declare them as the raster's nodata")
-    lc_path = inputs.rasters["landcover"].path
-    if int(qa["nodata_px"]) + int(qa["unknown_px"]) == int(np.prod(lc.shape)):
-        raise InputError(f"{lc_path}: every pixel on the analysis grid is nodata (nodata = {nodata}). Fix: check that "
-                         "the raster covers the regions and that its nodata value is right")
-    for realm in REALMS:
-        key = f"flux_max_abs:{realm}"
-        if key in qa:
-            spec = getattr(cfg.sinks, realm)
-            fs = cfg.fluxes[spec.flux]
-            used, missing = int(qa[f"flux_used_px:{realm}"]), int(qa[f"flux_missing_px:{realm}"])
-            if used and missing == used:
-                raise InputError(f"{fs.path}: the flux raster has no data on any of the {used} {realm} pixels it "
-                                 "should cover (all nodata or outside the raster). Fix: check the file, its nodata "
-                                 "value and its extent")
-            check_plausible(float(qa[key]), realm, fs.units, str(fs.path))
+            f"{path}: land-cover code(s) {listed} are not in the scheme {scheme_path}. Fix: add a row "
+            "(code, name, ecosystem, realm) for each to the scheme CSV, or declare them as the raster's nodata")
 
 
 def _crs_label(crs) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnitError, did_you_mean
-from .units import accepted_density_units, density_factor
+from .units import accepted_density_units, density_factor, gas_rate_factor, stock_factor
 
 #: The three realms of the seed paper's joint assessment, and the short names used in outputs.
 REALMS: dict[str, str] = {"terrestrial": "terrestrial", "inland_water": "water", "ocean": "ocean"}
@@ -40,10 +40,23 @@ class Scheme:
     ecosystem_realm: tuple[str, ...]  # realm of each ecosystem
     source: str
 
-    def lookup(self, size: int) -> np.ndarray:
-        """Array mapping land-cover code -> ecosystem index; -2 for codes the scheme lacks."""
+    def with_ecosystems(self, other: "Scheme") -> "Scheme":
+        """This scheme with the ecosystems of ``other`` it lacks appended (same codes, same indices for
+        the ecosystems it has), so that two class rasters can share one ecosystem index."""
+        realm = dict(zip(self.ecosystems, self.ecosystem_realm))
+        clash = [e for e, r in zip(other.ecosystems, other.ecosystem_realm) if e in realm and realm[e] != r]
+        if clash:
+            raise InputError(f"{other.source}: ecosystem(s) {clash} have another realm than in {self.source}. "
+                             "Fix: give each ecosystem the same realm in both schemes")
+        new = [(e, r) for e, r in zip(other.ecosystems, other.ecosystem_realm) if e not in realm]
+        return Scheme(self.table, self.ecosystems + tuple(e for e, _ in new),
+                      self.ecosystem_realm + tuple(r for _, r in new), self.source)
+
+    def lookup(self, size: int, ecosystems: tuple[str, ...] | None = None) -> np.ndarray:
+        """Array mapping land-cover code -> ecosystem index (in ``ecosystems``, default this scheme's);
+        -2 for codes the scheme lacks."""
         lut = np.full(size, -2, dtype=np.int16)
-        index = {e: i for i, e in enumerate(self.ecosystems)}
+        index = {e: i for i, e in enumerate(ecosystems or self.ecosystems)}
         codes = self.table["code"].to_numpy()
         ok = codes < size
         lut[codes[ok]] = [index[e] for e in self.table["ecosystem"][ok]]
@@ -69,6 +82,95 @@ def read_scheme(path: Path) -> Scheme:
                          "Fix: give each ecosystem one realm")
     ecosystems = tuple(realm_of.index)
     return Scheme(df, ecosystems, tuple(r[0] for r in realm_of), str(path))
+
+
+def ecosystem_index(scheme: Scheme, other: Scheme) -> np.ndarray:
+    """Index in ``scheme`` of each ecosystem of ``other`` (``scheme`` must include them: see
+    :meth:`Scheme.with_ecosystems`)."""
+    index = {e: i for i, e in enumerate(scheme.ecosystems)}
+    return np.array([index[e] for e in other.ecosystems], dtype=np.int16)
+
+
+def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Carbon-stock density [g C m-2] per ecosystem index, summed over ``pools``, for the stock-change
+    method; and the rows used (converted to g C m-2, with their sources).
+
+    Ecosystems outside the terrestrial realm hold no terrestrial stock (density 0). Every
+    terrestrial ecosystem of the scheme needs a row for each pool.
+    """
+    df = _read_csv(path, ["ecosystem", "pool", "central", "low", "high", "units", "source"], "carbon density")
+    from .config import POOLS
+
+    bad = sorted(set(df["pool"]) - set(POOLS))
+    if bad:
+        raise InputError(f"{path}: unknown pool(s) {bad}. Pools are: {', '.join(POOLS)}")
+    try:
+        factor = df["units"].map(stock_factor)
+    except UnitError as exc:
+        raise UnitError(f"{path}: column 'units': {exc}") from None
+    out = df.copy()
+    for col in ("central", "low", "high"):
+        out[col] = pd.to_numeric(out[col], errors="raise") * factor
+    out["units"] = "g C m-2"
+    out = out[out["pool"].isin(pools)]
+    dens = np.zeros(len(scheme.ecosystems))
+    missing = []
+    for i, (eco, realm) in enumerate(zip(scheme.ecosystems, scheme.ecosystem_realm)):
+        if realm != "terrestrial":
+            continue
+        rows = out[out["ecosystem"] == eco]
+        lacking = [p for p in pools if p not in set(rows["pool"])]
+        if lacking:
+            missing.append(f"{eco} ({', '.join(lacking)})")
+        dens[i] = rows["central"].sum()
+    if missing:
+        raise InputError(f"{path}: no carbon density for {'; '.join(missing)}. Fix: add rows (ecosystem, pool, "
+                         "central, low, high, units, evidence, source), or restrict 'pools'")
+    return dens, out[out["ecosystem"].isin(scheme.ecosystems)]
+
+
+def read_non_co2(path: Path) -> pd.DataFrame:
+    """Read the non-CO2 emission-factor table; rates converted to g of gas m-2 yr-1.
+
+    Columns: ecosystem, gas (CH4, N2O), central, low, high, units (e.g. ``g CH4 m-2 yr-1``, or
+    ``kg CH4 ha-1 d-1`` with ``season_days``), optional ``share`` (the fraction of the ecosystem's
+    area the factor applies to, e.g. the paddy share of cropland; default 1), evidence, source.
+    """
+    df = _read_csv(path, ["ecosystem", "central", "low", "high", "units", "source"], "non-CO2 emission factor")
+    out = df.copy()
+    season = out["season_days"] if "season_days" in out else pd.Series(np.nan, index=out.index)
+    gases, factors = [], []
+    for units, days in zip(out["units"], season):
+        try:
+            gas, f = gas_rate_factor(units, None if pd.isna(days) else float(days))
+        except UnitError as exc:
+            raise UnitError(f"{path}: column 'units': {exc}") from None
+        gases.append(gas)
+        factors.append(f)
+    out["gas"] = gases
+    for col in ("central", "low", "high"):
+        out[col] = pd.to_numeric(out[col], errors="raise") * np.array(factors)
+    out["share"] = pd.to_numeric(out["share"], errors="raise").fillna(1.0) if "share" in out else 1.0
+    if ((out["share"] < 0) | (out["share"] > 1)).any():
+        raise InputError(f"{path}: column 'share' must lie between 0 and 1")
+    out["units"] = [f"g {g} m-2 yr-1" for g in gases]
+    return out
+
+
+def read_inorganic(path: Path) -> pd.DataFrame:
+    """Read the inorganic-carbon sink table (realm, ecosystem, central, low, high, units, optional
+    share, evidence, source); rates converted to g C m-2 yr-1, sink positive."""
+    df = _read_csv(path, ["realm", "ecosystem", "central", "low", "high", "units", "source"], "inorganic carbon")
+    out = df.copy()
+    try:
+        factor = out["units"].map(density_factor)
+    except UnitError as exc:
+        raise UnitError(f"{path}: column 'units': {exc}") from None
+    for col in ("central", "low", "high"):
+        out[col] = pd.to_numeric(out[col], errors="raise") * factor
+    out["share"] = pd.to_numeric(out["share"], errors="raise").fillna(1.0) if "share" in out else 1.0
+    out["units"] = "g C m-2 yr-1"
+    return out
 
 
 def read_coefficients(path: Path) -> pd.DataFrame:

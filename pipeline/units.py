@@ -115,6 +115,83 @@ def check_plausible(max_abs: float, realm: str, units: str, source: str) -> None
         )
 
 
+# --- carbon stocks (stock-difference method) -------------------------------------------------
+#: Accepted carbon-stock density units -> pint expression of their mass per area (carbon).
+_STOCK_UNITS = {"g C m-2": "g / m**2", "kg C m-2": "kg / m**2", "Mg C ha-1": "Mg / hectare",
+                "t C ha-1": "Mg / hectare"}
+
+
+def accepted_stock_units() -> list[str]:
+    """Return the carbon-stock density unit strings accepted in density tables."""
+    return list(_STOCK_UNITS)
+
+
+@cache
+def stock_factor(units: str) -> float:
+    """Return the factor converting a carbon-stock density in ``units`` to g C m-2.
+
+    Raises
+    ------
+    UnitError
+        If ``units`` is not one of :func:`accepted_stock_units`.
+    """
+    expr = _STOCK_UNITS.get(" ".join(str(units).split()))
+    if expr is None:
+        raise UnitError(f"unknown stock units '{units}'. Accepted: {', '.join(_STOCK_UNITS)}")
+    return float(ureg.Quantity(1.0, expr).to("g / m**2").magnitude)
+
+
+# --- non-CO2 gases ----------------------------------------------------------------------------
+#: Mass of the gas per mass of its element: CH4 per CH4-C (16/12), N2O per N2O-N (44/28).
+GAS_PER_ELEMENT = {"CH4-C": ("CH4", 16.0 / 12.0), "N2O-N": ("N2O", 44.0 / 28.0)}
+#: 100-year global warming potentials (kg CO2e per kg of gas). AR6: IPCC AR6 WG1 Ch.7 Table 7.15
+#: (CH4 of non-fossil origin, as emitted by wetlands and paddies; N2O). AR5: IPCC AR5 WG1 Ch.8
+#: Table 8.7 (without climate-carbon feedbacks).
+GWP100 = {"AR6": {"CH4": 27.0, "N2O": 273.0}, "AR5": {"CH4": 28.0, "N2O": 265.0}}
+#: Accepted emission-rate units of a gas: (pint expression per area per time, per-day rate?).
+_GAS_RATE_UNITS = {"g {gas} m-2 yr-1": ("g / m**2 / year", False), "kg {gas} ha-1 yr-1": ("kg / hectare / year", False),
+                   "kg {gas} ha-1 d-1": ("kg / hectare / day", True), "mg {gas} m-2 d-1": ("mg / m**2 / day", True),
+                   "mg {gas} m-2 h-1": ("mg / m**2 / hour", True)}
+_GASES = ("CH4", "N2O", "CH4-C", "N2O-N")
+
+
+def accepted_gas_units() -> list[str]:
+    """Return the accepted emission-rate units of CH4 and N2O (also as CH4-C and N2O-N)."""
+    return [u.format(gas=g) for g in _GASES for u in _GAS_RATE_UNITS]
+
+
+def gas_rate_factor(units: str, season_days: float | None = None) -> tuple[str, float]:
+    """Return (gas, factor) converting an emission rate in ``units`` to g of that gas m-2 yr-1.
+
+    Rates per day or hour are multiplied by ``season_days`` (the emitting season, e.g. a rice
+    growing period) when given, else by the days of a year (365.25).
+
+    Raises
+    ------
+    UnitError
+        If ``units`` is not one of :func:`accepted_gas_units`.
+    """
+    units = " ".join(str(units).split())
+    for gas in _GASES:
+        for pattern, (expr, per_day) in _GAS_RATE_UNITS.items():
+            if units == pattern.format(gas=gas):
+                q = ureg.Quantity(1.0, expr)
+                if per_day and season_days is not None:
+                    factor = float(q.to("g / m**2 / day").magnitude) * float(season_days)
+                else:
+                    factor = float(q.to("g / m**2 / year").magnitude)
+                name, ratio = GAS_PER_ELEMENT.get(gas, (gas, 1.0))
+                return name, factor * ratio
+    raise UnitError(f"unknown gas emission units '{units}'. Accepted: {', '.join(accepted_gas_units())}")
+
+
+def gwp100(gas: str, gwp_set: str) -> float:
+    """The 100-year global warming potential of ``gas`` in the declared set (AR6 or AR5)."""
+    if gwp_set not in GWP100:
+        raise UnitError(f"unknown GWP set '{gwp_set}'. Accepted: {', '.join(GWP100)}")
+    return GWP100[gwp_set][gas]
+
+
 # --- masses ---------------------------------------------------------------------------------
 #: g -> Mg
 G_PER_MG = 1.0e6
@@ -135,3 +212,18 @@ def MgC_to_MtCO2(mg_c):
 def m2_to_km2(m2):
     """Convert an area in m2 to km2."""
     return m2 / 1.0e6
+
+
+def km2_to_m2(km2):
+    """Convert an area in km2 to m2."""
+    return km2 * 1.0e6
+
+
+def g_gas_to_MtCO2e(grams, gas: str, gwp_set: str):
+    """Convert a mass of CH4 or N2O in g to Mt CO2-equivalent with the declared GWP100 set."""
+    return grams * gwp100(gas, gwp_set) / G_PER_MG / MG_PER_MT
+
+
+def gC_to_MtCO2(grams):
+    """Convert g C to Mt CO2."""
+    return MgC_to_MtCO2(grams_to_Mg(grams))

@@ -64,13 +64,16 @@ def flux_density(flux: xr.DataArray) -> xr.DataArray:
 
 def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSpec,
             fluxes: dict[str, xr.DataArray], default_ecosystems: list[str] | None) -> RealmSink:
-    """Sink from a flux raster on the ecosystems it applies to; coefficients elsewhere in the realm.
+    """Sink from flux rasters (summed, each converted by its own units and sign) on the ecosystems
+    they apply to; coefficients elsewhere in the realm.
 
-    Pixels of those ecosystems where the flux has no data get no sink and are counted in
-    ``qa["flux_missing_px"]``.
+    Pixels of those ecosystems where a flux has no data get no sink and are counted in
+    ``qa["flux_missing_px:<realm>"]``.
     """
-    if spec.flux not in fluxes:
-        raise ConfigError(f"sinks.{realm}.flux = {spec.flux!r} names no entry under 'fluxes' "
+    names = spec.flux_names()
+    unknown_flux = [n for n in names if n not in fluxes]
+    if unknown_flux:
+        raise ConfigError(f"sinks.{realm}.flux = {unknown_flux} names no entry under 'fluxes' "
                           f"(entries: {sorted(fluxes)}). Fix: name one of them")
     realm_ecos = [e for e, r in zip(scheme.ecosystems, scheme.ecosystem_realm) if r == realm]
     chosen = spec.ecosystems or [e for e in (default_ecosystems or realm_ecos) if e in realm_ecos]
@@ -78,7 +81,8 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     if unknown:
         raise ConfigError(f"sinks.{realm}.ecosystems: {unknown} are not {realm} ecosystems of the scheme "
                           f"({realm_ecos})")
-    density = flux_density(fluxes[spec.flux])
+    parts = {n: flux_density(fluxes[n]) for n in names}
+    density = sum(parts.values())  # NaN wherever any part has no data
     use = in_realm(eco, scheme, realm, chosen)
     missing = use & density.isnull()
     value = density.where(use & ~missing, 0.0)
@@ -86,15 +90,16 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     base = by_coefficient(eco, scheme, coeffs, realm, rest) if rest else None
     removal = value.clip(min=0) + (base.removal if base else 0)
     emission = (-value).clip(min=0) + (base.emission if base else 0)
-    src = fluxes[spec.flux].attrs.get("source", spec.flux)
-    qa = {f"flux_missing_px:{realm}": missing.data.sum(), f"flux_used_px:{realm}": use.data.sum(),
-          f"flux_max_abs:{realm}": abs(value).data.max()}
+    src = " + ".join(fluxes[n].attrs.get("source", n) for n in names)
+    qa = {f"flux_missing_px:{realm}": missing.data.sum(), f"flux_used_px:{realm}": use.data.sum()}
+    for n, part in parts.items():
+        qa[f"flux_max_abs:{realm}:{n}"] = abs(part.where(use & part.notnull(), 0.0)).data.max()
     return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
                      + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa)
 
 
 def compute_realm(eco, scheme, coeffs, realm: str, spec: RealmSpec, fluxes, default_flux_ecosystems=None) -> RealmSink:
-    """Dispatch one realm to its method."""
+    """Dispatch one realm to the coefficient or flux method."""
     if spec.method == "coefficient":
         return by_coefficient(eco, scheme, coeffs, realm)
     return by_flux(eco, scheme, coeffs, realm, spec, fluxes, default_flux_ecosystems)

@@ -1,15 +1,96 @@
-"""Terrestrial sinks (forest, shrubland, grassland, cropland, wetland): flux raster or coefficients."""
+"""Terrestrial sinks (forest, shrubland, grassland, cropland, wetland): flux rasters, coefficients,
+or the stock difference between two land-cover epochs."""
 
 from __future__ import annotations
 
-from ._methods import RealmSink, compute_realm
+import numpy as np
+import xarray as xr
+
+from ..tables import Scheme
+from ._methods import RealmSink, compute_realm, in_realm
 
 #: Ecosystems a terrestrial flux raster (NEP, NBP, SLAND) applies to by default. Built-up land,
 #: barren land and ice keep their coefficients (zero by default): a coarse model grid spreads
 #: vegetation fluxes over them otherwise.
-VEGETATED = ["forest", "shrubland", "grassland", "cropland", "wetland"]
+VEGETATED = ["forest", "shrubland", "grassland", "cropland", "rice_paddy", "wetland"]
 
 
-def compute(eco, scheme, coeffs, spec, fluxes) -> RealmSink:
-    """Terrestrial removal and emission densities [g C m-2 yr-1]."""
+def compute(eco, scheme, coeffs, spec, fluxes, earlier=None, densities=None, years=None) -> RealmSink:
+    """Terrestrial removal and emission densities [g C m-2 yr-1].
+
+    ``earlier`` (ecosystem index of the earlier epoch), ``densities`` (carbon stock per ecosystem
+    index, g C m-2) and ``years`` (t1, t2) are needed by the stock-change method only.
+    """
+    if spec.method == "stock_change":
+        return stock_change(eco, earlier, scheme, densities, *years)
     return compute_realm(eco, scheme, coeffs, "terrestrial", spec, fluxes, VEGETATED)
+
+
+def stock_change(eco: xr.DataArray, earlier: xr.DataArray, scheme: Scheme, densities: np.ndarray,
+                 t1: int, t2: int) -> RealmSink:
+    """IPCC stock-difference method on land-cover change: dC/dt = (D[e2] - D[e1]) / (t2 - t1).
+
+    ``D`` is the carbon stock density [g C m-2] of an ecosystem (summed over the chosen pools), ``e1``
+    and ``e2`` a pixel's ecosystem at t1 and t2. A stock gain is removal, a loss emission; the same
+    densities at both epochs capture land-cover change only, not growth within a class.
+
+    Rules: the pixel belongs to its t2 ecosystem, and must be terrestrial at t2. Where the earlier
+    epoch has no data (nodata, unknown code, outside its raster) the pixel gets no stock change and
+    is counted in ``qa["stock_change_earlier_nodata_px"]``. Ecosystems of other realms hold no
+    terrestrial stock (density 0): water turned to forest gains the forest's whole stock.
+    """
+    dens = np.concatenate([densities, [0.0, 0.0]])  # indices -1, -2 (nodata, unknown) read 0
+    dt = float(t2 - t1)
+
+    def rate(e2: np.ndarray, e1: np.ndarray) -> np.ndarray:
+        r = (dens[e2] - dens[e1]) / dt
+        return np.where(e1 >= 0, r, 0.0)
+
+    land = in_realm(eco, scheme, "terrestrial")
+    dc = xr.apply_ufunc(rate, eco, earlier, dask="parallelized", output_dtypes=[np.float64]).where(land, 0.0)
+    no_earlier = land & (earlier < 0)
+    changed = land & (earlier >= 0) & (earlier != eco)
+    qa = {"stock_change_earlier_nodata_px": no_earlier.data.sum(), "stock_change_changed_px": changed.data.sum()}
+    return RealmSink("terrestrial", "stock_change", dc.clip(min=0), (-dc).clip(min=0),
+                     f"stock difference {t1}-{t2} on land-cover change", qa)
+
+
+
+
+def transition_class(eco: xr.DataArray, earlier: xr.DataArray, n_eco: int) -> xr.DataArray:
+    """One class per (earlier ecosystem, later ecosystem): ``e1 * n_eco + e2``, with ``e1 = n_eco``
+    where the earlier epoch has no data, and -1 where the later one has none."""
+    e1 = xr.where(earlier >= 0, earlier, n_eco).astype(np.int32)
+    return xr.where(eco >= 0, e1 * n_eco + eco, -1).astype(np.int32)
+
+
+def transition_table(area_m2: np.ndarray, region_ids, region_names: dict, scheme: Scheme,
+                     densities: np.ndarray, t1: int, t2: int) -> "pd.DataFrame":
+    """Area changed from each ecosystem to each other, per region, with the stock change it implies.
+
+    ``area_m2`` has shape (region, transition class) with classes from :func:`transition_class`.
+    Only non-empty transitions are listed; ``from_ecosystem`` is ``no data`` where the earlier
+    epoch has none. ``stock_change_MgC_yr`` = area x (D_to - D_from) / (t2 - t1) on terrestrial
+    (t2) pixels, 0 elsewhere and from no data: the map's rule, so the column sums to the
+    terrestrial sink of the stock-change method.
+    """
+    import pandas as pd
+
+    from ..units import grams_to_Mg, m2_to_km2
+
+    n = len(scheme.ecosystems)
+    reg, cls = np.nonzero(area_m2)
+    e1, e2 = cls // n, cls % n
+    names_from = np.array(list(scheme.ecosystems) + ["no data"])
+    terrestrial = np.array([r == "terrestrial" for r in scheme.ecosystem_realm])
+    dens = np.concatenate([densities, [0.0]])
+    a = area_m2[reg, cls]
+    rate = np.where((e1 < n) & terrestrial[e2], (dens[e2] - dens[e1]) / float(t2 - t1), 0.0)
+    ids = np.asarray(region_ids)[reg]
+    return pd.DataFrame({
+        "region_id": ids, "region": [region_names.get(r, r) for r in ids],
+        "from_year": t1, "to_year": t2,
+        "from_ecosystem": names_from[e1], "to_ecosystem": np.asarray(scheme.ecosystems)[e2],
+        "area_km2": m2_to_km2(a), "changed": (e1 != e2) & (e1 < n),
+        "stock_change_MgC_yr": grams_to_Mg(a * rate),
+    })
