@@ -1,0 +1,234 @@
+"""Issue 3: every sink method on the tiny 4 x 4 grid against a hand computation.
+
+Tiny case (conftest): 1 km pixels; West = column 0 + half of column 1; East = the rest of rows 0-2;
+row 3 east of x = 1500 m is unallocated. Later (t2) land cover: 1 forest, 2 lake, 9 nodata.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY_CODES, tiny_case, write_tif
+from pipeline import run
+from pipeline.errors import UnitError
+from pipeline.units import CO2_PER_C, MOLAR_MASS_C, gas_rate_factor
+
+MT = 1e-6  # Mg -> Mt
+
+
+def _edit(cfg: Path, fn) -> Path:
+    data = yaml.safe_load(cfg.read_text())
+    fn(data)
+    cfg.write_text(yaml.safe_dump(data))
+    return cfg
+
+
+def _table(result, name):
+    return pd.read_csv(result.run_dir / "tables" / f"{name}.csv", dtype={"region_id": str})
+
+
+# --- stock change ----------------------------------------------------------------------------
+#: Earlier (t1 = 2010) land cover: 3 = grassland. (0,0) lake -> forest; (1,1) grassland -> forest
+#: (split half West, half East); (2,2) nodata at t1 only; (0,3) forest -> lake (leaves the land).
+EARLIER = np.array([[2, 1, 1, 1],
+                    [1, 3, 2, 2],
+                    [1, 1, 9, 1],
+                    [9, 1, 1, 1]], dtype=np.uint8)
+#: Pools summing to 200 Mg C ha-1 (forest) and 85 Mg C ha-1 (grassland).
+DENSITIES = """ecosystem,pool,central,low,high,units,evidence,source
+forest,above_ground,100,100,100,Mg C ha-1,test,t
+forest,below_ground,20,20,20,Mg C ha-1,test,t
+forest,dead_organic_matter,5,5,5,Mg C ha-1,test,t
+forest,soil,75,75,75,Mg C ha-1,test,t
+grassland,above_ground,1,1,1,Mg C ha-1,test,t
+grassland,below_ground,4,4,4,Mg C ha-1,test,t
+grassland,dead_organic_matter,0,0,0,Mg C ha-1,test,t
+grassland,soil,80,80,80,kg C m-2,test,"t (8.0 kg C m-2 = 80 Mg C ha-1: units are converted)"
+"""
+
+
+def _stock_case(tmp_path, pools=None) -> Path:
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    write_tif(case / "earlier.tif", EARLIER, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("3,Grass,grassland,terrestrial\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("terrestrial,grassland,removal,0,0,0,g C m-2 yr-1,test,t\n")
+    (case / "densities.csv").write_text(DENSITIES.replace(",80,80,80,kg C m-2,", ",8,8,8,kg C m-2,"))
+
+    def edit(d):
+        d["landcover"]["year"] = 2020
+        d["sinks"]["terrestrial"] = {"method": "stock_change", "stock_change": {
+            "earlier": {"path": "earlier.tif", "year": 2010}, "densities": "densities.csv",
+            **({"pools": pools} if pools else {})}}
+    return _edit(cfg, edit)
+
+
+def test_stock_change__hand_computed(tmp_path):
+    result = run(_stock_case(tmp_path), tmp_path / "out")
+    t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    # lake -> forest: (20,000 - 0) g C m-2 / 10 yr = 2,000 g C m-2 yr-1 on 1 km2 (West) = 2,000 Mg C yr-1
+    # grassland -> forest: (20,000 - 8,500) / 10 = 1,150 g C m-2 yr-1 on 0.5 km2 each side = 575 Mg C yr-1
+    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(2000 + 575, rel=1e-9)
+    assert t.loc[("2", "forest"), "removal_MgC_yr"] == pytest.approx(575, rel=1e-9)
+    assert t.loc[("1", "forest"), "emission_MgC_yr"] == 0
+    # the rule for a pixel with no data in the earlier epoch: no stock change, and counted
+    assert result.qa["stock_change_earlier_nodata_px"] == 1
+    # forest -> lake leaves the terrestrial realm: no terrestrial stock change (counted as changed below)
+    assert t.loc[("2", "open_water"), "removal_MgC_yr"] == pytest.approx(3 * 10.0)  # lake burial coefficient only
+
+
+def test_stock_change__transition_table(tmp_path):
+    result = run(_stock_case(tmp_path), tmp_path / "out")
+    tr = _table(result, "transitions")
+    changed = tr[tr["changed"]].set_index(["region_id", "from_ecosystem", "to_ecosystem"])
+    assert changed.loc[("1", "open_water", "forest"), "area_km2"] == pytest.approx(1.0)
+    assert changed.loc[("1", "grassland", "forest"), "area_km2"] == pytest.approx(0.5)
+    assert changed.loc[("2", "grassland", "forest"), "area_km2"] == pytest.approx(0.5)
+    assert changed.loc[("2", "forest", "open_water"), "area_km2"] == pytest.approx(1.0)
+    assert len(changed) == 4
+    nodata = tr[tr["from_ecosystem"] == "no data"]
+    # (2,2) is East's; (3,0) is nodata in both epochs, so not a pixel of the later map at all
+    assert nodata[["region_id", "to_ecosystem", "area_km2"]].values.tolist() == [["2", "forest", 1.0]]
+    # every pixel of the later map is in exactly one transition
+    assert tr["area_km2"].sum() == pytest.approx(result.region_ecosystem["area_km2"].sum())
+    # the stock change per transition adds up to the terrestrial sink
+    assert tr["stock_change_MgC_yr"].sum() == pytest.approx(
+        result.region_ecosystem.query("realm == 'terrestrial'")["sink_MgC_yr"].sum(), rel=1e-9)
+
+
+def test_stock_change__pools_are_selectable(tmp_path):
+    """Soil only: forest 75 Mg C ha-1 and grassland 80 (given as 8 kg C m-2)."""
+    result = run(_stock_case(tmp_path, pools=["soil"]), tmp_path / "out")
+    t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    # lake -> forest: 7,500 g / 10 yr = 750 on 1 km2; grassland -> forest: (7,500 - 8,000)/10 = -50 on 0.5 km2
+    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(750, rel=1e-9)
+    assert t.loc[("1", "forest"), "emission_MgC_yr"] == pytest.approx(25, rel=1e-9)
+
+
+def test_stock_change__needs_years_in_order(tmp_path, capsys):
+    from pipeline.cli import main
+
+    cfg = _edit(_stock_case(tmp_path), lambda d: d["landcover"].update(year=2005))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "must be before landcover.year (2005)" in capsys.readouterr().err
+
+
+# --- several fluxes, sign flips, ocean flux in mol -----------------------------------------------
+def test_flux__several_rasters_are_summed_each_with_its_sign(tmp_path):
+    """Net land flux = SLAND (uptake positive) - ELUC (emission positive): 100 - 30 = 70 g C m-2 yr-1."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    write_tif(case / "sland.tif", np.full(TINY_CODES.shape, 100 / 1000, dtype="float32"))  # kg C m-2 yr-1
+    write_tif(case / "eluc.tif", np.full(TINY_CODES.shape, 0.3, dtype="float32"))  # Mg C ha-1 yr-1 = 30 g
+
+    def edit(d):
+        d["fluxes"] = {"sland": {"path": "sland.tif", "units": "kg C m-2 yr-1", "sign": "uptake_positive"},
+                       "eluc": {"path": "eluc.tif", "units": "Mg C ha-1 yr-1", "sign": "emission_positive"}}
+        d["sinks"]["terrestrial"] = {"method": "flux", "flux": ["sland", "eluc"]}
+    t = run(_edit(cfg, edit), tmp_path / "out").region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert t.loc[("1", "forest"), "sink_MgC_yr"] == pytest.approx(5 * 70, rel=1e-6)  # 5 km2 of forest in West
+
+
+@pytest.mark.parametrize("value, sign", [(2.5, "uptake_positive"), (-2.5, "emission_positive")])
+def test_ocean_flux__mol_units_and_sign_on_unallocated_sea(tmp_path, value, sign):
+    """Sea pixel (3,3) lies in no region: 1 km2 x 2.5 mol C m-2 yr-1 x 12.011 g/mol = 30.0275 Mg C yr-1,
+    reported under *unallocated*, never dropped."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.copy()
+    codes[3, 3] = 4
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("4,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,999,999,999,g C m-2 yr-1,test,not used: the flux replaces it\n")
+    write_tif(case / "fgco2.tif", np.full(codes.shape, value, dtype="float32"))
+
+    def edit(d):
+        d["fluxes"] = {"fgco2": {"path": "fgco2.tif", "units": "mol C m-2 yr-1", "sign": sign}}
+        d["sinks"]["ocean"] = {"method": "flux", "flux": "fgco2"}
+    result = run(_edit(cfg, edit), tmp_path / "out")
+    t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert t.loc[("unallocated", "marginal_sea"), "sink_MgC_yr"] == pytest.approx(2.5 * MOLAR_MASS_C, rel=1e-6)
+    b = result.budgets.set_index("region_id")
+    assert b.loc["unallocated", "sink_ocean_MtCO2"] == pytest.approx(2.5 * MOLAR_MASS_C * CO2_PER_C * MT, rel=1e-6)
+
+
+# --- habitats, non-CO2, inorganic ------------------------------------------------------------------
+def test_habitat_raster_overrides_land_cover(tmp_path):
+    """A seagrass meadow mapped on lake pixel (0,3) (East): 1 km2 x 83 g C m-2 yr-1 = 83 Mg C yr-1."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    hab = np.zeros(TINY_CODES.shape, dtype=np.uint8)
+    hab[0, 3] = 1
+    write_tif(case / "habitats.tif", hab, nodata=0)
+    (case / "habitats.csv").write_text("code,name,ecosystem,realm\n1,Seagrass meadow,seagrass,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,seagrass,removal,83,33,138,g C m-2 yr-1,test,t\n")
+    cfg = _edit(cfg, lambda d: d["landcover"].update(habitats={"path": "habitats.tif", "scheme": "habitats.csv"}))
+    t = run(cfg, tmp_path / "out").region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert t.loc[("2", "seagrass"), "area_km2"] == pytest.approx(1.0)
+    assert t.loc[("2", "seagrass"), "sink_MgC_yr"] == pytest.approx(83.0)
+    assert t.loc[("2", "open_water"), "area_km2"] == pytest.approx(2.0)  # 3 lake pixels, one now seagrass
+
+
+def _non_co2_case(tmp_path, gwp):
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "non_co2.csv").write_text(
+        "ecosystem,gas,central,low,high,units,season_days,share,evidence,source\n"
+        "open_water,CH4,0.02,0.02,0.02,kg CH4 ha-1 d-1,100,,test,t\n"
+        "forest,N2O,1,1,1,kg N2O-N ha-1 yr-1,,0.5,test,t\n")
+    (case / "inorganic.csv").write_text(
+        "realm,ecosystem,central,low,high,units,share,evidence,source\n"
+        "terrestrial,forest,4,4,4,t C km-2 yr-1,0.25,test,t\n")
+
+    def edit(d):
+        d["non_co2"] = {"factors": "non_co2.csv", "gwp": gwp}
+        d["sinks"]["inorganic"] = "inorganic.csv"
+    return run(_edit(cfg, edit), tmp_path / "out")
+
+
+@pytest.mark.parametrize("gwp, gwp_ch4, gwp_n2o", [("AR6", 27.0, 273.0), ("AR5", 28.0, 265.0)])
+def test_non_co2__ch4_and_n2o_as_co2e(tmp_path, gwp, gwp_ch4, gwp_n2o):
+    result = _non_co2_case(tmp_path, gwp)
+    nc = _table(result, "non_co2").set_index(["region_id", "gas"])
+    # East lakes: 3 km2; 0.02 kg CH4 ha-1 d-1 x 100 d = 2 kg ha-1 = 0.2 g m-2 -> 600,000 g = 0.6 t CH4
+    assert nc.loc[("2", "CH4"), "emission_t_yr"] == pytest.approx(0.6)
+    assert nc.loc[("2", "CH4"), "emission_MtCO2e"] == pytest.approx(0.6 * gwp_ch4 * MT)
+    # West forest: 5 km2 x share 0.5 x 1 kg N2O-N ha-1 = 0.1 g N m-2 x 44/28 g N2O per g N
+    n2o_t = 5e6 * 0.5 * 0.1 * 44 / 28 / 1e6
+    assert nc.loc[("1", "N2O"), "emission_t_yr"] == pytest.approx(n2o_t)
+    b = result.budgets.set_index("region_id")
+    assert b.loc["1", "n2o_MtCO2e"] == pytest.approx(n2o_t * gwp_n2o * MT)
+    assert b.loc["1", "ch4_MtCO2e"] == 0.0
+    # non-CO2 is apart from the CO2 columns: net_MtCO2 is CO2 only
+    assert b.loc["1", "net_MtCO2"] == pytest.approx(b.loc["1", "emissions_MtCO2"] - b.loc["1", "sink_total_MtCO2"])
+
+
+def test_inorganic_sink_apart_and_combined_in_balance(tmp_path):
+    result = _non_co2_case(tmp_path, "AR6")
+    b = result.budgets.set_index("region_id")
+    # West forest 5 km2 x share 0.25 x 4 t C km-2 yr-1 = 5 Mg C yr-1
+    assert b.loc["1", "inorganic_sink_MtCO2"] == pytest.approx(5 * CO2_PER_C * MT)
+    assert b.loc["1", "sink_total_MtCO2"] == pytest.approx(5 * 100 * CO2_PER_C * MT)  # organic only
+    bal = result.balance.set_index("item")["value"]
+    emissions = 6.0 + 2.0  # inventory 2021: West 6, East 2
+    expected = (emissions + bal["non_co2_emission"] - bal["sink_total"] - bal["inorganic_sink"] - bal["ccus"])
+    assert bal["net_emission_all"] == pytest.approx(expected)
+    # nation: all 12 km2 of forest (West 5, East 4.5, unallocated 2.5) and the 3 km2 of lakes
+    assert bal["non_co2_emission"] == pytest.approx(0.6 * 27 * MT + 12e6 * 0.5 * 0.1 * 44 / 28 / 1e6 * 273 * MT)
+
+
+# --- units of the non-CO2 factors ------------------------------------------------------------------
+def test_gas_units():
+    assert gas_rate_factor("kg CH4 ha-1 d-1", 113) == ("CH4", pytest.approx(11.3))  # 1.32 -> 14.916 g m-2
+    assert gas_rate_factor("mg CH4 m-2 h-1") == ("CH4", pytest.approx(8.766))  # 24 x 365.25 / 1000
+    assert gas_rate_factor("g CH4-C m-2 yr-1") == ("CH4", pytest.approx(16 / 12))
+    with pytest.raises(UnitError, match="Accepted: .*g CH4 m-2 yr-1"):
+        gas_rate_factor("g methane m-2 yr-1")
