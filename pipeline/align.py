@@ -6,6 +6,9 @@ nearest or mode, densities with average (or bilinear). No input is read here.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import geopandas as gpd
 import xarray as xr
 from pyproj import CRS
@@ -15,7 +18,8 @@ from rasterio.warp import transform_bounds
 from .config import GridSpec
 from .errors import ConfigError, GridError
 from .grid import AnalysisGrid
-from .io.rasters import open_on_grid
+from .io.rasters import open_on_grid, totals_to_density
+from .units import DENSITY_UNITS, is_total
 from .load import RasterSource
 
 
@@ -30,7 +34,7 @@ def grid_from_spec(spec: GridSpec, regions: gpd.GeoDataFrame) -> AnalysisGrid:
     return AnalysisGrid.from_bounds(crs, spec.resolution, bounds, spec.chunks)
 
 
-def align(rasters: dict[str, RasterSource], grid: AnalysisGrid) -> dict[str, xr.DataArray]:
+def align(rasters: dict[str, RasterSource], grid: AnalysisGrid, cache_dir=None) -> dict[str, xr.DataArray]:
     """Every raster on ``grid`` as a lazy DataArray with dims (y, x), keyed like ``rasters``.
 
     Raises
@@ -47,9 +51,13 @@ def align(rasters: dict[str, RasterSource], grid: AnalysisGrid) -> dict[str, xr.
             raise GridError(f"{src.path}: the raster (bounds {raster_bounds} in {_crs_name(src.info['crs'])}) does "
                             f"not overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in "
                             f"{_crs_name(grid.crs)}). Fix: check the file, its CRS, or grid.bounds")
-        arr = open_on_grid(src.path, grid, src.resampling, src.band, src.nodata)
-        arr.attrs.update({"units": src.units or "class code", "sign_convention": src.sign or "",
-                          "name": src.name})
+        path, band, units, nodata = src.path, src.band, src.units, src.nodata
+        if units is not None and is_total(units):  # per-pixel totals: densities on their own grid first
+            path = totals_to_density(src.path, src.band, units, src.nodata, cache_dir or Path(tempfile.gettempdir()))
+            band, units, nodata = 1, DENSITY_UNITS, None
+        arr = open_on_grid(path, grid, src.resampling, band, nodata)
+        arr.attrs.update({"units": units or "class code", "sign_convention": src.sign or "",
+                          "name": src.name, "declared_units": src.units or ""})
         out[key] = arr
     return out
 

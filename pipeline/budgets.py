@@ -8,7 +8,22 @@ import pandas as pd
 
 from .labels import UNALLOCATED
 from .tables import REALMS
-from .units import MgC_to_MtCO2
+from .units import MgC_to_MtCO2, density_factor, gC_to_MtCO2
+
+
+def emission_density(arr):
+    """A gridded emissions raster (on the grid, declared density units) in g C m-2 yr-1, emission
+    positive, 0 where it has no data."""
+    data = arr.astype(np.float64)
+    nodata = arr.attrs.get("nodata")
+    if nodata is not None and np.isfinite(nodata):
+        data = data.where(arr != nodata)
+    return (data * density_factor(arr.attrs["units"])).fillna(0.0)
+
+
+def gridded_emissions(sums: np.ndarray, region_ids) -> pd.Series:
+    """Per-region emissions [Mt CO2 yr-1] from the sums of a gridded emissions raster (region, 1, 2)."""
+    return pd.Series(gC_to_MtCO2(sums[:, 0, 1]), index=list(region_ids))
 
 
 def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.Series | None = None,
@@ -40,7 +55,8 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
     out["sink_total_MtCO2"] = out[[f"sink_{s}_MtCO2" for s in REALMS.values()]].sum(axis=1)
     if emissions is not None:
         out["emissions_MtCO2"] = emissions.reindex(ids)
-        out.loc[UNALLOCATED, "emissions_MtCO2"] = 0.0
+        # an inventory has none outside the regions; a gridded raster may (e.g. shipping lanes)
+        out.loc[UNALLOCATED, "emissions_MtCO2"] = float(emissions.get(UNALLOCATED, 0.0))
         out["emissions_year"] = emissions_year
     else:
         out["emissions_MtCO2"] = np.nan

@@ -15,7 +15,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from .errors import ConfigError, did_you_mean
 from .grid import CHINA_ALBERS
-from .units import SIGN_CONVENTIONS, accepted_density_units
+from .units import SIGN_CONVENTIONS, accepted_density_units, accepted_flux_units
 
 
 def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
@@ -36,9 +36,19 @@ def _known_units(value: str) -> str:
     return value
 
 
+def _known_flux_units(value: str) -> str:
+    value = " ".join(value.split())
+    if value not in accepted_flux_units():
+        raise ValueError(f"unknown units '{value}'.{did_you_mean(value, accepted_flux_units())} "
+                         f"Accepted: {', '.join(accepted_flux_units())}")
+    return value
+
+
 #: A path that must exist, resolved relative to the config file.
 ExistingPath = Annotated[Path, AfterValidator(_resolve_existing)]
 DensityUnits = Annotated[str, AfterValidator(_known_units)]
+#: A density, or a per-pixel total (converted to a density on the source grid).
+FluxUnits = Annotated[str, AfterValidator(_known_flux_units)]
 
 
 class _Spec(BaseModel):
@@ -104,7 +114,7 @@ class FluxSpec(_Spec):
     """A flux raster (e.g. NEP, NEE, air-sea CO2 flux) with declared units and sign."""
 
     path: ExistingPath
-    units: DensityUnits
+    units: FluxUnits
     sign: Literal[SIGN_CONVENTIONS] = Field(description="uptake_positive or emission_positive (NEE)")  # type: ignore[valid-type]
     resampling: Literal["average", "bilinear", "nearest"] = "average"
     band: int = Field(1, ge=1)
@@ -220,6 +230,19 @@ class RegionTableSpec(_Spec):
     source: str = ""
 
 
+class GriddedEmissionsSpec(_Spec):
+    """A gridded emissions raster (e.g. fossil CO2), aggregated over the regions like the sinks."""
+
+    path: ExistingPath
+    units: FluxUnits = Field(description="a density (e.g. 'g CO2 m-2 yr-1') or a per-pixel total "
+                                         "(e.g. 'Tg C yr-1 per pixel')")
+    band: int = Field(1, ge=1)
+    year: int | None = Field(None, description="year the raster stands for (reported with the budgets)")
+    resampling: Literal["average", "bilinear", "nearest"] = "average"
+    nodata: float | None = None
+    source: str = ""
+
+
 class BalanceSpec(_Spec):
     """National balance inputs: CCUS and the neutrality scenario targets."""
 
@@ -238,6 +261,8 @@ class RunConfig(_Spec):
     sinks: SinksSpec
     non_co2: NonCO2Spec | None = None
     emissions: RegionTableSpec | None = None
+    emissions_grid: GriddedEmissionsSpec | None = Field(
+        None, description="alternative to 'emissions': a gridded emissions raster, summed per region")
     population: RegionTableSpec | None = None
     balance: BalanceSpec = BalanceSpec()
     cache_dir: Path | None = Field(None, description="where region labels are cached (default: "
@@ -252,6 +277,8 @@ class RunConfig(_Spec):
             if spec.method == "flux" and unknown:
                 raise ValueError(f"sinks.{realm}.flux names {unknown}, which are not entries under 'fluxes' "
                                  f"({sorted(self.fluxes)}). Fix: name one of them")
+        if self.emissions is not None and self.emissions_grid is not None:
+            raise ValueError("give either 'emissions' (an inventory table) or 'emissions_grid' (a raster), not both")
         sc = self.sinks.terrestrial.stock_change if self.sinks.terrestrial.method == "stock_change" else None
         if sc is not None:
             if self.landcover.year is None:
@@ -290,7 +317,7 @@ class RunConfig(_Spec):
         if self.regions.offshore:
             out["offshore"] = self.regions.offshore.path
         out.update({f"subregions:{s.name}": s.path for s in self.regions.subregions})
-        for key in ("emissions", "population"):
+        for key in ("emissions", "emissions_grid", "population"):
             spec = getattr(self, key)
             if spec is not None:
                 out[key] = spec.path

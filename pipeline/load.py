@@ -86,6 +86,10 @@ def load(cfg: RunConfig) -> Inputs:
     for name, spec in cfg.fluxes.items():
         rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
                                                raster_info(spec.path), spec.units, spec.sign, spec.nodata)
+    if cfg.emissions_grid is not None:
+        e = cfg.emissions_grid
+        rasters["emissions_grid"] = RasterSource("emissions_grid", e.path, e.resampling, e.band, raster_info(e.path),
+                                                 e.units, "emission_positive", e.nodata)
     for src in rasters.values():
         if src.band > src.info["count"]:
             raise InputError(f"{src.path}: band {src.band} requested but the raster has {src.info['count']}")

@@ -25,7 +25,7 @@ from . import __version__
 from .aggregate import aggregate, region_ecosystem_table
 from .align import align, grid_from_spec
 from .balance import balance
-from .budgets import budgets
+from .budgets import budgets, emission_density, gridded_emissions
 from .classify import NODATA, UNKNOWN, classify, overlay, realm_of
 from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
@@ -80,8 +80,11 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     check_target(target, overwrite)  # fail before any work
 
     inputs = load(cfg)
+    nearest = cfg.regions.offshore is None and cfg.regions.offshore_km is not None
+    if nearest:  # sea within offshore_km goes to the nearest region (zones built as polygons)
+        inputs.regions = _with_nearest_zones(inputs.regions, cfg)
     grid = grid_from_spec(cfg.grid, inputs.regions)
-    layers = align(inputs.rasters, grid)
+    layers = align(inputs.rasters, grid, cfg.label_cache_dir())
     lc = layers["landcover"]
     eco, code_counts = classify(lc, inputs.scheme, lc.attrs.get("nodata"))
     # class rasters whose codes are checked against their scheme after the compute
@@ -113,7 +116,20 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     timings["prepare_s"] = time.perf_counter() - t0
     max_density = max(PLAUSIBLE_ABS_MAX.values()) + float(inputs.coefficients[["central", "low", "high"]].abs().max().max())
     n_eco = len(inputs.scheme.ecosystems)
-    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()}
+    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()
+            if not (nearest and k == "regions")}
+    if nearest:  # nearest-region zones take sea pixels only: land pixels stay with the land polygons
+        ocean = np.array([r == "ocean" for r in inputs.scheme.ecosystem_realm] + [False, False])
+        is_sea = xr.apply_ufunc(lambda e: ocean[e], eco, dask="parallelized", output_dtypes=[bool])
+        sums["regions"] = (
+            aggregate(eco.where(is_sea, -1).astype(np.int16), [removal, emission], area, labels, grid, n_eco,
+                      max_density)
+            + aggregate(eco.where(~is_sea, -1).astype(np.int16), [removal, emission], area,
+                        label_sets["regions_land"], grid, n_eco, max_density))
+    if "emissions_grid" in layers:  # emissions summed per region over the pixels with land cover, same pass
+        sums["emissions_grid"] = aggregate(xr.where(eco >= 0, 0, -1).astype(np.int16),
+                                           [emission_density(layers["emissions_grid"])], area, labels, grid, 1,
+                                           max_density=1e7)
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
         sums["transitions"] = aggregate(transition_class(eco, earlier, n_eco), [], area, labels, grid,
                                         (n_eco + 1) * n_eco)
@@ -163,9 +179,12 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         if stock is not None:
             extra_tables["transitions"] = transition_table(sums_np["transitions"][:, :, 0], labels.region_ids, names,
                                                            inputs.scheme, inputs.densities, *stock["years"])
-        budget = budgets(region_eco, inputs.regions, inputs.emissions, inputs.emissions_year, inputs.population,
-                         inorg, non_co2)
-        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, inputs.emissions_year,
+        emissions, emissions_year = inputs.emissions, inputs.emissions_year
+        if "emissions_grid" in sums_np:
+            emissions = gridded_emissions(sums_np["emissions_grid"], labels.region_ids)
+            emissions_year = cfg.emissions_grid.year
+        budget = budgets(region_eco, inputs.regions, emissions, emissions_year, inputs.population, inorg, non_co2)
+        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, emissions_year,
                       cfg.non_co2.gwp if cfg.non_co2 else "AR6")
         export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
@@ -209,7 +228,7 @@ def _label_sets(inputs, cfg: RunConfig, grid) -> tuple[dict, list]:
     polys = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
     polys, overlaps = resolve_overlaps(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path))
     sets = {"regions": region_labels(polys, grid, cache)}
-    if inputs.subregions:
+    if inputs.subregions or (cfg.regions.offshore is None and cfg.regions.offshore_km is not None):
         land = regions[["region_id", "geometry"]].to_crs(grid.crs)
         land, _ = resolve_overlaps(land, cfg.regions.overlap, str(cfg.regions.path))
         sets["regions_land"] = region_labels(land, grid, cache)
@@ -219,6 +238,18 @@ def _label_sets(inputs, cfg: RunConfig, grid) -> tuple[dict, list]:
         overlaps += more
         sets[f"sub:{spec.name}"] = region_labels(sub, grid, cache)
     return sets, overlaps
+
+
+def _with_nearest_zones(regions: gpd.GeoDataFrame, cfg: RunConfig) -> gpd.GeoDataFrame:
+    """``regions`` whose ``allocation`` adds the sea nearer to them than to any other region, within
+    ``regions.offshore_km``, built in the grid's CRS (boundary points every half pixel)."""
+    from .offshore import attach_nearest
+
+    zoned = attach_nearest(regions.to_crs(cfg.grid.crs), cfg.regions.offshore_km, spacing_m=cfg.grid.resolution / 2)
+    out = regions.copy()
+    out["allocation"] = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs).values
+    out["offshore_km2"] = zoned["offshore_km2"].values
+    return out
 
 
 def _check_conservation(sums: np.ndarray, pixel_total_g: float) -> dict:

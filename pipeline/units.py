@@ -61,6 +61,38 @@ def accepted_density_units() -> list[str]:
     return list(_DENSITY_UNITS)
 
 
+#: Per-pixel totals ("kind: total"): a mass of carbon or CO2 per pixel per year. They are turned
+#: into densities on the source grid (divided by the source pixel's area) before any resampling.
+_TOTAL_MASSES = {"g": "g", "kg": "kg", "Mg": "Mg", "t": "Mg", "Gg": "Gg", "Tg": "Tg"}
+_TOTAL_UNITS = {f"{m} {sub} yr-1 per pixel": (expr, chem) for m, expr in _TOTAL_MASSES.items()
+                for sub, chem in (("C", 1.0), ("CO2", 1.0 / CO2_PER_C))}
+
+
+def accepted_total_units() -> list[str]:
+    """Return the per-pixel total unit strings the pipeline accepts (e.g. ``Tg C yr-1 per pixel``)."""
+    return list(_TOTAL_UNITS)
+
+
+def accepted_flux_units() -> list[str]:
+    """Density units and per-pixel total units."""
+    return accepted_density_units() + accepted_total_units()
+
+
+def is_total(units: str) -> bool:
+    """True if ``units`` is a per-pixel total rather than a density."""
+    return " ".join(str(units).split()) in _TOTAL_UNITS
+
+
+@cache
+def total_factor(units: str) -> float:
+    """Return the factor converting a per-pixel total in ``units`` to g C yr-1 per pixel."""
+    spec = _TOTAL_UNITS.get(" ".join(str(units).split()))
+    if spec is None:
+        raise UnitError(f"unknown per-pixel total units '{units}'. Accepted: {', '.join(_TOTAL_UNITS)}")
+    expr, chem = spec
+    return float(ureg.Quantity(1.0, expr).to("g").magnitude) * chem
+
+
 @cache
 def density_factor(units: str) -> float:
     """Return the factor that converts a density in ``units`` to g C m-2 yr-1.

@@ -232,3 +232,49 @@ def test_gas_units():
     assert gas_rate_factor("g CH4-C m-2 yr-1") == ("CH4", pytest.approx(16 / 12))
     with pytest.raises(UnitError, match="Accepted: .*g CH4 m-2 yr-1"):
         gas_rate_factor("g methane m-2 yr-1")
+
+
+# --- sea allocation without offshore zones ----------------------------------------------------------
+def test_sea_goes_to_nearest_region_within_offshore_km(tmp_path):
+    """Sea pixels (3,2) and (3,3) lie south of East and east of West. A sea point (x, y) is nearer to
+    East (distance 1000 - y) than to West (distance x - 1500) when y > 2500 - x: all of (3,3), and
+    (3,2) except the triangle below that line (legs 500 m: 0.125 km2). The land pixel (3,1) keeps its
+    east half unallocated: nearest-region zones take sea pixels only."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.copy()
+    codes[3, 2:] = 4
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("4,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,20,20,20,g C m-2 yr-1,test,t\n")
+    result = run(_edit(cfg, lambda d: d["regions"].update(offshore_km=10)), tmp_path / "out")
+    t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    # the zones' border is a Voronoi partition of boundary points every 500 m (half a pixel): exact
+    # within about that spacing, so the 0.125 km2 triangle is checked to 0.03 km2
+    assert t.loc[("2", "marginal_sea"), "area_km2"] == pytest.approx(1.875, abs=0.03)
+    assert t.loc[("1", "marginal_sea"), "area_km2"] == pytest.approx(0.125, abs=0.03)
+    sea = t.xs("marginal_sea", level="ecosystem")
+    assert sea["area_km2"].sum() == pytest.approx(2.0, rel=1e-9)  # nothing dropped
+    assert sea["sink_MgC_yr"].sum() == pytest.approx(2.0 * 20, rel=1e-9)
+    assert t.loc[("unallocated", "forest"), "area_km2"] == pytest.approx(0.5, rel=1e-9)
+    assert t.loc[("unallocated", "marginal_sea"), "area_km2"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_sea_beyond_offshore_km_stays_unallocated(tmp_path):
+    """With offshore_km = 0.3, only sea within 300 m of a region is allocated: of pixel (3,3), the strip
+    y in 700..1000 (0.3 km2) goes to East; the rest of the sea is unallocated national waters."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.copy()
+    codes[3, 3] = 4
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("4,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,20,20,20,g C m-2 yr-1,test,t\n")
+    result = run(_edit(cfg, lambda d: d["regions"].update(offshore_km=0.3)), tmp_path / "out")
+    t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert t.loc[("2", "marginal_sea"), "area_km2"] == pytest.approx(0.3, rel=1e-3)
+    assert t.loc[("unallocated", "marginal_sea"), "area_km2"] == pytest.approx(0.7, rel=1e-3)

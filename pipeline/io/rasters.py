@@ -122,3 +122,53 @@ def to_cog(src_path: Path, dst_path: Path, description: str) -> None:
     with rasterio.open(src_path, "r+") as src:
         src.set_band_description(1, description)
     rasterio.shutil.copy(src_path, dst_path, driver="COG", **COG_OPTIONS)
+
+
+def totals_to_density(path: Path, band: int, units: str, nodata: float | None, cache_dir: Path) -> Path:
+    """A per-pixel total raster (e.g. Tg C per 1-degree cell per year) as a density GeoTIFF on its own
+    grid [g C m-2 yr-1], written once into ``cache_dir`` and reused.
+
+    Totals must be divided by their own pixel's area *before* any resampling (averaging totals onto
+    another grid would be wrong), so this runs on the source grid, a strip of rows at a time: memory
+    stays bounded whatever the raster's size. Pixel areas are geodesic per row for geographic
+    rasters, constant for equal-area ones (:meth:`pipeline.grid.AnalysisGrid.row_area`).
+    """
+    import hashlib
+    import os
+
+    from ..grid import AnalysisGrid
+    from ..units import DENSITY_UNITS, total_factor
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    h.update(f"{band}|{units}|{nodata}".encode())
+    out = Path(cache_dir) / "densities" / f"{h.hexdigest()[:32]}.tif"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    factor = total_factor(units)
+    with rasterio.open(path) as src:
+        grid = AnalysisGrid(src.crs.to_wkt(), src.transform, (src.height, src.width))
+        try:
+            areas = grid.row_area()
+        except GridError as exc:
+            raise InputError(f"{path}: per-pixel totals need pixel areas, but {exc}") from None
+        nd = src.nodata if nodata is None else nodata
+        profile = {"driver": "GTiff", "height": src.height, "width": src.width, "count": 1, "dtype": "float32",
+                   "crs": src.crs, "transform": src.transform, "nodata": np.nan, "tiled": True,
+                   "blockxsize": 256, "blockysize": 256, "compress": "DEFLATE", "predictor": 3}
+        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        with rasterio.open(tmp, "w", **profile) as dst:
+            for row in range(0, src.height, 256):
+                win = rasterio.windows.Window(0, row, src.width, min(256, src.height - row))
+                data = src.read(band, window=win).astype(np.float64)
+                if nd is not None:
+                    data[data == nd] = np.nan
+                dens = data * factor / areas[row:row + win.height, None]
+                dst.write(dens.astype("float32"), 1, window=win)
+            dst.update_tags(1, units=DENSITY_UNITS, kind="density", sign="as the source",
+                            derived_from=f"{path} band {band} [{units}] / pixel area")
+        os.replace(tmp, out)
+    return out
