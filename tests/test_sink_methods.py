@@ -278,3 +278,54 @@ def test_sea_beyond_offshore_km_stays_unallocated(tmp_path):
     t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
     assert t.loc[("2", "marginal_sea"), "area_km2"] == pytest.approx(0.3, rel=1e-3)
     assert t.loc[("unallocated", "marginal_sea"), "area_km2"] == pytest.approx(0.7, rel=1e-3)
+
+
+# --- per-pixel totals and gridded emissions ----------------------------------------------------------
+def test_gridded_emissions_per_pixel_total(tmp_path):
+    """11 t CO2 per 1 km2 pixel everywhere; only pixels with land cover count: West 5 km2 -> 55 t,
+    East 7.5 km2 -> 82.5 t, unallocated 2.5 km2 -> 27.5 t (reported, not dropped)."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    write_tif(case / "fossil.tif", np.full(TINY_CODES.shape, 11.0, dtype="float32"))
+
+    def edit(d):
+        del d["emissions"]
+        d["emissions_grid"] = {"path": "fossil.tif", "units": "t CO2 yr-1 per pixel", "year": 2013}
+    result = run(_edit(cfg, edit), tmp_path / "out")
+    b = result.budgets.set_index("region_id")
+    assert b.loc["1", "emissions_MtCO2"] == pytest.approx(55 * MT, rel=1e-6)
+    assert b.loc["2", "emissions_MtCO2"] == pytest.approx(82.5 * MT, rel=1e-6)
+    assert b.loc["unallocated", "emissions_MtCO2"] == pytest.approx(27.5 * MT, rel=1e-6)
+    assert (b["emissions_year"] == 2013).all()
+
+
+def test_per_pixel_totals_on_a_geographic_grid_keep_their_mass(tmp_path):
+    """Four 1-degree cells of 1 Tg C yr-1 each (EPSG:4326), warped onto a 2 km China Albers grid: the
+    region drawn on the cells' footprint gets 4 Tg C yr-1 back, within the pixelisation of its
+    border (the totals are divided by each cell's geodesic area before the warp)."""
+    import geopandas as gpd
+    import shapely
+    from affine import Affine
+
+    from pipeline.grid import CHINA_ALBERS
+
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    geo = Affine(1.0, 0, 104.0, 0, -1.0, 32.0)
+    write_tif(case / "flux.tif", np.full((2, 2), 1.0, dtype="float32"), transform=geo, crs="EPSG:4326")
+    lc = Affine(0.05, 0, 103.5, 0, -0.05, 32.5)
+    write_tif(case / "landcover.tif", np.ones((60, 60), dtype=np.uint8), transform=lc, crs="EPSG:4326", nodata=9)
+    footprint = gpd.GeoDataFrame({"code": [1], "name": ["Cells"]}, geometry=[shapely.box(104, 30, 106, 32)],
+                                 crs="EPSG:4326").to_crs(CHINA_ALBERS)
+    footprint["geometry"] = footprint.geometry.segmentize(1000)  # the cells' edges are curved in Albers
+    (case / "regions.gpkg").unlink()
+    footprint.to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
+
+    def edit(d):
+        d["grid"] = {"crs": CHINA_ALBERS, "resolution": 2000, "chunks": 64}
+        d["fluxes"] = {"nbp": {"path": "flux.tif", "units": "Tg C yr-1 per pixel", "sign": "uptake_positive"}}
+        d["sinks"]["terrestrial"] = {"method": "flux", "flux": "nbp"}
+        del d["emissions"]
+    result = run(_edit(cfg, edit), tmp_path / "out")
+    got = result.region_ecosystem.query("region_id == '1'")["sink_MgC_yr"].sum()
+    assert got == pytest.approx(4e6, rel=5e-3)  # 4 Tg C = 4e6 Mg C
