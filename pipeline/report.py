@@ -39,6 +39,14 @@ def write_report(run_dir: Path) -> Path:
         f"**{_fmt(v['sink_offset'])} %** of them; net emission {_fmt(v['net_emission'])} Mt CO2 yr-1 "
         f"(CCUS {_fmt(v['ccus'])}).",
     ]
+    if "non_co2_emission" in v:
+        lines.append(f"- Non-CO2 emissions (apart from the CO2 sinks): CH4 {_fmt(v['ch4_emission'])} and N2O "
+                     f"{_fmt(v['n2o_emission'])} Mt CO2e yr-1 ({bal.loc['non_co2_emission', 'note']}).")
+    if "inorganic_sink" in v:
+        lines.append(f"- Inorganic carbon sink (apart from the organic sinks): {_fmt(v['inorganic_sink'])} Mt CO2 yr-1.")
+    if "net_emission_all" in v:
+        lines.append(f"- Everything combined (emissions + non-CO2 - organic and inorganic sinks - CCUS): "
+                     f"**{_fmt(v['net_emission_all'])} Mt CO2e yr-1**.")
     if "scenario_sink_2060_low" in v:
         lines.append(
             f"- Against the 2060 neutrality scheme's ecosystem sink of {_fmt(v['scenario_sink_2060_low'] / 1000)}-"
@@ -52,15 +60,20 @@ def write_report(run_dir: Path) -> Path:
         lines.append(f"| {r.region} | {_fmt(r.area_km2, 0)} | {_fmt(r.sink_terrestrial_MtCO2, 2)} | "
                      f"{_fmt(r.sink_water_MtCO2, 2)} | {_fmt(r.sink_ocean_MtCO2, 2)} | {_fmt(r.sink_total_MtCO2, 2)} | "
                      f"{_fmt(r.emissions_MtCO2, 1)} | {_fmt(r.net_MtCO2, 1)} | {_fmt(r.sink_offset_pct, 1)} |")
-    eco = reco.groupby(["realm", "ecosystem"], sort=False)[["area_km2", "sink_MgC_yr"]].sum().reset_index()
+    eco = reco.groupby(["realm", "ecosystem"], sort=False)[["area_km2", "removal_MgC_yr", "emission_MgC_yr",
+                                                            "sink_MgC_yr"]].sum().reset_index()
     lines += ["", "*unallocated*: pixels no region covers (sea beyond the offshore zones, slivers between "
               "coastlines), counted so that regions plus unallocated add up to the whole map.", "",
-              "## Sink by ecosystem (all regions)", "", "| realm | ecosystem | area km2 | sink Mg C yr-1 | g C m-2 yr-1 |",
-              "|---|---|---:|---:|---:|"]
+              "## Gross and net by ecosystem (all regions)", "",
+              "| realm | ecosystem | area km2 | gross removal Mg C yr-1 | gross emission Mg C yr-1 | net sink Mg C yr-1 "
+              "| net g C m-2 yr-1 |", "|---|---|---:|---:|---:|---:|---:|"]
     for r in eco.itertuples():
-        dens = r.sink_MgC_yr * 1e6 / (r.area_km2 * 1e6) if r.area_km2 else float("nan")  # Mg->g, km2->m2
-        lines.append(f"| {r.realm} | {r.ecosystem} | {_fmt(r.area_km2, 0)} | {_fmt(r.sink_MgC_yr, 0)} | {_fmt(dens, 1)} |")
+        dens = r.sink_MgC_yr / r.area_km2 if r.area_km2 else float("nan")  # Mg per km2 = g per m2
+        lines.append(f"| {r.realm} | {r.ecosystem} | {_fmt(r.area_km2, 0)} | {_fmt(r.removal_MgC_yr, 0)} | "
+                     f"{_fmt(r.emission_MgC_yr, 0)} | {_fmt(r.sink_MgC_yr, 0)} | {_fmt(dens, 1)} |")
+    lines += _optional_sections(run_dir)
     qa = manifest["qa"]
+    unconfirmed = _unconfirmed(run_dir)
     lines += ["", "## Methods and sources", "",
               f"- Terrestrial: {cfg['sinks']['terrestrial']['method']}; inland water: "
               f"{cfg['sinks']['inland_water']['method']}; ocean: {cfg['sinks']['ocean']['method']}. "
@@ -70,6 +83,9 @@ def write_report(run_dir: Path) -> Path:
               f"- QA: {qa['nodata_px']} nodata pixels, {qa['unknown_px']} unknown-class pixels, "
               f"{qa['unallocated_km2']:,.0f} km2 unallocated."
               + "".join(f" {k}: {v}." for k, v in qa.items() if k.startswith("flux_missing")),
+              f"- Every coefficient used, with its source and evidence tag: `tables/coefficients.csv`."
+              + (f" **Unconfirmed values** (evidence [M], from memory of a widely cited figure; check before "
+                 f"citing): {unconfirmed}." if unconfirmed else ""),
               "", "## Provenance", ""]
     for k, inp in manifest["inputs"].items():
         lines.append(f"- {k}: `{Path(inp['path']).name}` (sha256 {inp['sha256'][:12]}...)")
@@ -77,3 +93,45 @@ def write_report(run_dir: Path) -> Path:
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _optional_sections(run_dir: Path) -> list[str]:
+    """Sections for the tables a run may add: land-cover transitions, non-CO2 gases, inorganic carbon."""
+    tables = run_dir / "tables"
+    lines: list[str] = []
+    if (tables / "transitions.csv").exists():
+        tr = pd.read_csv(tables / "transitions.csv")
+        ch = tr[tr["changed"]].groupby(["from_ecosystem", "to_ecosystem"])[["area_km2", "stock_change_MgC_yr"]].sum()
+        ch = ch.sort_values("area_km2", ascending=False).head(10)
+        t1, t2 = int(tr["from_year"].iloc[0]), int(tr["to_year"].iloc[0])
+        lines += ["", f"## Land-cover change {t1}-{t2} (stock-difference method)", "",
+                  "The same carbon densities at both epochs capture land-cover change only, not growth within a "
+                  "class. Largest transitions (all regions):", "",
+                  "| from | to | area km2 | stock change Mg C yr-1 |", "|---|---|---:|---:|"]
+        for (a, b), r in ch.iterrows():
+            lines.append(f"| {a} | {b} | {_fmt(r.area_km2, 0)} | {_fmt(r.stock_change_MgC_yr, 0)} |")
+        nod = tr.loc[tr["from_ecosystem"] == "no data", "area_km2"].sum()
+        if nod:
+            lines.append(f"\n{_fmt(nod, 0)} km2 have no data in {t1}: no stock change is counted there.")
+    if (tables / "non_co2.csv").exists():
+        nc = pd.read_csv(tables / "non_co2.csv")
+        g = nc.groupby(["ecosystem", "gas"])[["emission_t_yr", "emission_MtCO2e"]].sum().reset_index()
+        lines += ["", "## Non-CO2 gases (all regions)", "", "| ecosystem | gas | emission t yr-1 | Mt CO2e yr-1 |",
+                  "|---|---|---:|---:|"]
+        for r in g.itertuples():
+            lines.append(f"| {r.ecosystem} | {r.gas} | {_fmt(r.emission_t_yr, 0)} | {_fmt(r.emission_MtCO2e, 2)} |")
+    if (tables / "inorganic.csv").exists():
+        ic = pd.read_csv(tables / "inorganic.csv")
+        g = ic.groupby("ecosystem")["inorganic_MgC_yr"].sum()
+        lines += ["", "## Inorganic carbon (all regions)", "", "| ecosystem | sink Mg C yr-1 |", "|---|---:|"]
+        lines += [f"| {e} | {_fmt(x, 0)} |" for e, x in g.items()]
+    return lines
+
+
+def _unconfirmed(run_dir: Path) -> str:
+    path = run_dir / "tables" / "coefficients.csv"
+    if not path.exists():
+        return ""
+    c = pd.read_csv(path)
+    bad = c[c["evidence"].astype(str).str.contains("M")]
+    return "; ".join(f"{r.table} {r.ecosystem} {r.item}" for r in bad.itertuples())

@@ -170,7 +170,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
         region_eco = region_ecosystem_table(sums_np["regions"], labels, names, inputs.scheme.ecosystems,
                                             inputs.scheme.ecosystem_realm)
-        extra_tables = {}
+        extra_tables = {"coefficients": _coefficients_used(inputs)}
         inorg = non_co2 = None
         if inputs.inorganic is not None:
             inorg = extra_tables["inorganic"] = inorganic_table(region_eco, inputs.inorganic)
@@ -249,6 +249,22 @@ def _with_nearest_zones(regions: gpd.GeoDataFrame, cfg: RunConfig) -> gpd.GeoDat
     out = regions.copy()
     out["allocation"] = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs).values
     out["offshore_km2"] = zoned["offshore_km2"].values
+    return out
+
+
+def _coefficients_used(inputs) -> pd.DataFrame:
+    """Every coefficient table the run read, in one long table (converted units, evidence, source)."""
+    parts = [inputs.coefficients.assign(table="sink_rate", item=inputs.coefficients["flux"])]
+    if inputs.density_table is not None:
+        parts.append(inputs.density_table.assign(table="carbon_density", realm="terrestrial",
+                                                 item=inputs.density_table["pool"]))
+    if inputs.non_co2 is not None:
+        parts.append(inputs.non_co2.assign(table="non_co2", realm="", item=inputs.non_co2["gas"]))
+    if inputs.inorganic is not None:
+        parts.append(inputs.inorganic.assign(table="inorganic", item="removal"))
+    cols = ["table", "realm", "ecosystem", "item", "central", "low", "high", "units", "evidence", "source"]
+    out = pd.concat([p.reindex(columns=cols + ["share"]) for p in parts], ignore_index=True)
+    out["evidence"] = out["evidence"].fillna("")
     return out
 
 
