@@ -188,6 +188,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                       cfg.non_co2.gwp if cfg.non_co2 else "AR6")
         export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
+        extra_layers["region_ecosystem"] = region_eco  # gross and net per region and ecosystem (attribute table)
         export_gpkg(tmp, inputs.regions, budget, bal, extra_layers)
         timings["export_s"] = time.perf_counter() - t2
         qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}

@@ -89,6 +89,24 @@ def test_gpkg__layers_crs_and_values(sample_run):
     assert len(nation) == 1 and nation["sink_total_MtCO2"][0] == pytest.approx(budgets["sink_total_MtCO2"].sum())
 
 
+def test_gross_and_net_per_realm_and_ecosystem(sample_run):
+    """Gross removal - gross emission = net, per realm in budgets (and the GeoPackage) and per
+    ecosystem in the region x ecosystem table (and its GeoPackage attribute layer)."""
+    run_dir = sample_run.run_dir
+    b = pd.read_csv(run_dir / "tables" / "budgets.csv")
+    for short in ("terrestrial", "water", "ocean"):
+        np.testing.assert_allclose(b[f"removal_{short}_MtCO2"] - b[f"emission_{short}_MtCO2"], b[f"sink_{short}_MtCO2"],
+                                   rtol=1e-12, atol=1e-12)
+    water = b["emission_water_MtCO2"].sum()
+    assert water > 0  # lake outgassing is reported as a gross emission, not hidden in the net
+    reco = pd.read_csv(run_dir / "tables" / "region_ecosystem.csv")
+    np.testing.assert_allclose(reco["removal_MgC_yr"] - reco["emission_MgC_yr"], reco["sink_MgC_yr"], atol=1e-9)
+    layer = pyogrio.read_dataframe(run_dir / "budget.gpkg", layer="region_ecosystem")
+    np.testing.assert_allclose(layer["emission_MgC_yr"].to_numpy(), reco["emission_MgC_yr"].to_numpy(), rtol=1e-12)
+    regions = pyogrio.read_dataframe(run_dir / "budget.gpkg", layer="regions")
+    assert {"removal_ocean_MtCO2", "emission_water_MtCO2"} <= set(regions.columns)
+
+
 def test_manifest_and_report(sample_run):
     run_dir = sample_run.run_dir
     manifest = json.loads((run_dir / "manifest.json").read_text())
