@@ -33,6 +33,7 @@ test: setup-test
 ## sample: rebuild sample_rasters/ from ../shared/data (developers only; needs ../shared)
 sample: setup
 	$(BIN)/python sample_rasters/make_sample.py --shared ../shared/data --out sample_rasters
+	$(BIN)/python sample_rasters/make_china.py --shared ../shared/data --out sample_rasters/china
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

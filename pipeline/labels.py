@@ -65,6 +65,13 @@ class RegionLabels:
         return out
 
 
+def polygonal(geom):
+    """The polygons of a geometry (dropping the lines and points ``make_valid`` may leave)."""
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]  # Polygon, MultiPolygon
+    return shapely.union_all(parts) if len(parts) else shapely.Polygon()
+
+
 def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "regions") -> tuple[gpd.GeoDataFrame, list]:
     """Detect overlapping polygons (in their equal-area CRS) and apply ``rule``.
 
@@ -73,7 +80,11 @@ def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "reg
     larger polygon. Returns the polygons (overlaps removed when a rule applies) and the overlaps
     found as (id_a, id_b, km2).
     """
-    geoms = list(polys.geometry.values)
+    # polygons valid in their own CRS can self-touch once projected (a coast and an offshore zone a
+    # hair apart): repair them here, keeping the polygonal parts, before any overlay
+    geoms = [g if shapely.is_valid(g) else polygonal(shapely.make_valid(g)) for g in polys.geometry.values]
+    polys = polys.copy()
+    polys["geometry"] = geoms
     ids = list(polys["region_id"])
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")

@@ -113,3 +113,17 @@ def test_cache__second_call_reuses_labels(tmp_path):
     third = region_labels(_polys(shapely.box(0, 0, 1600, 3000)), GRID, tmp_path)
     assert not third.info["cache_hit"]
     assert second.region_ids[-1] == UNALLOCATED
+
+
+def test_overlaps__projection_artefacts_are_repaired_before_overlay():
+    """A self-touching polygon (as a coast and an offshore zone a hair apart can become once
+    projected) must not crash the overlap check: it is repaired, and its area kept.
+    The bow-tie over box(0, 0, 2, 2) is two triangles of 1 m2 each after repair."""
+    bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    assert not bow.is_valid
+    other = shapely.box(5, 5, 6, 6)
+    polys = gpd.GeoDataFrame({"region_id": ["a", "b"]}, geometry=[bow, other], crs=CHINA_ALBERS)
+    out, found = resolve_overlaps(polys, None)
+    assert found == []
+    assert out.geometry.is_valid.all()
+    assert out.geometry.iloc[0].area == pytest.approx(2.0)
