@@ -61,3 +61,18 @@ def test_china__stock_change_sees_only_the_synthetic_changes(tmp_path):
     terrestrial = result.region_ecosystem.query("realm == 'terrestrial'")["sink_MgC_yr"].sum()
     assert tr["stock_change_MgC_yr"].sum() == pytest.approx(terrestrial, rel=1e-9)
     assert np.isfinite(terrestrial) and terrestrial > 0  # afforestation outweighs (settlement soil kept)
+
+
+def test_china__gridded_emissions_alternative(tmp_path):
+    """CDIAC NDP-058 2013 (per-cell totals, Tg C per 1-degree cell) summed over the 34 provinces, against
+    an independent figure: China's 2013 fossil CO2 in the Global Carbon Budget 2025 (via Our World in
+    Data: 9,942 Mt CO2). CDIAC's grid also counts Taiwan, Hong Kong and Macao (about 0.3 Gt) and
+    spreads emissions by population, so agreement within 10 % is what to expect."""
+    data = yaml.safe_load(CHINA.read_text())
+    del data["emissions"]
+    data["emissions_grid"] = {"path": "../sample_rasters/china/fossil_co2_cdiac_ndp058_2013.tif",
+                              "units": "Tg C yr-1 per pixel", "year": 2013}
+    result = run(config_from_dict(data, base=CHINA.parent), tmp_path / "out")
+    regions = result.budgets[result.budgets["region_id"] != "unallocated"]
+    assert regions["emissions_MtCO2"].sum() == pytest.approx(9942.4, rel=0.10)
+    assert regions["emissions_MtCO2"].notna().all()  # a raster covers every province, Tibet included
