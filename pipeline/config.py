@@ -243,11 +243,86 @@ class GriddedEmissionsSpec(_Spec):
     source: str = ""
 
 
-class BalanceSpec(_Spec):
-    """National balance inputs: CCUS and the neutrality scenario targets."""
+class Range(_Spec):
+    """A low-high range (and its year, for a peak)."""
 
-    ccus_MtCO2: float = Field(0.0, ge=0, description="CCUS capture in the balance year [Mt CO2 yr-1]")
+    low: float
+    high: float
+    year: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+class ScenarioSpec(_Spec):
+    """A neutrality scenario's targets [Gt CO2 yr-1] (configs/scenarios/*.yaml)."""
+
+    name: str
+    source: str
+    peak_emissions_GtCO2: Range | None = None
+    direct_reduction_2060_GtCO2: Range | None = None
+    residual_emissions_2060_GtCO2: float | None = None
+    ecosystem_sink_2060_GtCO2: Range | None = None
+    ccus_2060_GtCO2: Range | None = None
+    national_emissions_2019_GtCO2: float | None = None
+    published_sinks: list[dict[str, Any]] = Field(
+        [], description="published national sink estimates to compare with (name, low, central, high, "
+                        "units, period, source)")
+
+
+class ValuationSpec(_Spec):
+    """Carbon price and discount rate: the value of the sinks and of their enhancement potential."""
+
+    price_per_tCO2: float = Field(gt=0, description="carbon price per t CO2")
+    currency: str = "CNY"
+    discount_rate: float = Field(0.03, ge=0, lt=1, description="annual discount rate for the present value")
+    horizon_years: int = Field(30, ge=1, description="years a sink is valued over (present value)")
+    source: str = Field("", description="where the price comes from")
+
+
+class BalanceSpec(_Spec):
+    """National balance inputs: CCUS, the neutrality scenario targets, years, valuation."""
+
+    ccus_MtCO2: float = Field(0.0, ge=0, description="national CCUS capture in the balance year [Mt CO2 yr-1]")
+    ccus: ExistingPath | None = Field(
+        None, description="CSV of CCUS capture per year (columns year, region, ccus_MtCO2; region empty or "
+                          "'national' for a national figure); overrides ccus_MtCO2")
     scenario: ExistingPath | None = None
+    years: list[int] | None = Field(
+        None, description="years of the time series (default: the emissions year only); emissions, "
+                          "population and CCUS are taken per year, the sinks are the run's assessment")
+    valuation: ValuationSpec | None = None
+
+
+class EnsembleSpec(_Spec):
+    """A structural ensemble for one realm: alternative products, each with its own spread."""
+
+    members: list[str] = Field(min_length=1, description="flux names under 'fluxes', or 'coefficients' "
+                                                         "(the coefficient table with its ranges)")
+    relative_sd: float = Field(0.2, ge=0, description="within-product relative standard deviation of a flux")
+
+
+class UncertaintySpec(_Spec):
+    """Monte Carlo over coefficient ranges and flux products, on the region x ecosystem tables."""
+
+    draws: int = Field(10000, ge=100)
+    seed: int = 20220401
+    distribution: Literal["triangular", "normal", "uniform"] = Field(
+        "triangular", description="how low/central/high become a distribution (normal: low and high are the "
+                                  "5th and 95th percentiles)")
+    ensembles: dict[Literal["terrestrial", "inland_water", "ocean"], EnsembleSpec] = {}
+
+
+class LandUseScenarioSpec(_Spec):
+    """A scenario land cover (e.g. afforestation) compared with the baseline land cover."""
+
+    name: str
+    path: ExistingPath
+    scheme: ExistingPath | None = Field(None, description="default: the scheme of 'landcover'")
+    nodata: int | None = None
 
 
 class RunConfig(_Spec):
@@ -265,6 +340,8 @@ class RunConfig(_Spec):
         None, description="alternative to 'emissions': a gridded emissions raster, summed per region")
     population: RegionTableSpec | None = None
     balance: BalanceSpec = BalanceSpec()
+    uncertainty: UncertaintySpec | None = None
+    land_use_scenarios: list[LandUseScenarioSpec] = []
     cache_dir: Path | None = Field(None, description="where region labels are cached (default: "
                                                      "$CARBON_SINK_CACHE or ~/.cache/carbon-sink)")
     source_path: Path | None = Field(None, exclude=True)
@@ -279,6 +356,12 @@ class RunConfig(_Spec):
                                  f"({sorted(self.fluxes)}). Fix: name one of them")
         if self.emissions is not None and self.emissions_grid is not None:
             raise ValueError("give either 'emissions' (an inventory table) or 'emissions_grid' (a raster), not both")
+        if self.uncertainty is not None:
+            for realm, ens in self.uncertainty.ensembles.items():
+                unknown = [m for m in ens.members if m != "coefficients" and m not in self.fluxes]
+                if unknown:
+                    raise ValueError(f"uncertainty.ensembles.{realm}: members {unknown} are neither 'coefficients' "
+                                     f"nor entries under 'fluxes' ({sorted(self.fluxes)})")
         sc = self.sinks.terrestrial.stock_change if self.sinks.terrestrial.method == "stock_change" else None
         if sc is not None:
             if self.landcover.year is None:
@@ -323,6 +406,9 @@ class RunConfig(_Spec):
                 out[key] = spec.path
         if self.balance.scenario:
             out["scenario"] = self.balance.scenario
+        if self.balance.ccus:
+            out["ccus"] = self.balance.ccus
+        out.update({f"land_use_scenario:{s.name}": s.path for s in self.land_use_scenarios})
         return out
 
 

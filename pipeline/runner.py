@@ -42,6 +42,7 @@ from .sinks import compute_sinks
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
 from .sinks.terrestrial import transition_class, transition_table
+from .uncertainty import inputs_from_run, simulate, summarise
 from .tables import REALMS
 from .units import PLAUSIBLE_ABS_MAX, check_plausible
 
@@ -130,6 +131,16 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         sums["emissions_grid"] = aggregate(xr.where(eco >= 0, 0, -1).astype(np.int16),
                                            [emission_density(layers["emissions_grid"])], area, labels, grid, 1,
                                            max_density=1e7)
+    if cfg.uncertainty is not None:  # alternative flux products of a realm's ensemble, in the same pass
+        for realm, ens in cfg.uncertainty.ensembles.items():
+            spec = getattr(cfg.sinks, realm)
+            own = "+".join(spec.flux_names()) if spec.method == "flux" else None
+            for name in ens.members:
+                if name in fluxes and name != own:
+                    alt = compute_sinks(eco, inputs.scheme, inputs.coefficients, _only_flux(cfg.sinks, realm, name),
+                                        fluxes)[realm]
+                    sums[f"ens:{realm}:{name}"] = aggregate(eco, [alt.removal, alt.emission], area, labels, grid, n_eco,
+                                                            max_density)
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
         sums["transitions"] = aggregate(transition_class(eco, earlier, n_eco), [], area, labels, grid,
                                         (n_eco + 1) * n_eco)
@@ -184,6 +195,15 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             emissions = gridded_emissions(sums_np["emissions_grid"], labels.region_ids)
             emissions_year = cfg.emissions_grid.year
         budget = budgets(region_eco, inputs.regions, emissions, emissions_year, inputs.population, inorg, non_co2)
+        if cfg.uncertainty is not None:
+            t_mc = time.perf_counter()
+            flux_totals = {tuple(k.split(":")[1:]): (v[:, :, 1] - v[:, :, 2]).sum(axis=1)
+                           for k, v in sums_np.items() if k.startswith("ens:")}
+            mc = inputs_from_run(cfg, region_eco, budget, inputs.coefficients, flux_totals,
+                                 extra_tables.get("transitions"), inputs.density_table, inputs.non_co2, inputs.inorganic)
+            u = cfg.uncertainty
+            extra_tables["uncertainty"] = summarise(simulate(mc, u.draws, u.seed, u.distribution), mc)
+            timings["monte_carlo_s"] = time.perf_counter() - t_mc
         bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, emissions_year,
                       cfg.non_co2.gwp if cfg.non_co2 else "AR6")
         export_tables(tmp, region_eco, budget, bal, extra_tables)
@@ -251,6 +271,13 @@ def _with_nearest_zones(regions: gpd.GeoDataFrame, cfg: RunConfig) -> gpd.GeoDat
     out["allocation"] = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs).values
     out["offshore_km2"] = zoned["offshore_km2"].values
     return out
+
+
+def _only_flux(sinks, realm: str, flux: str):
+    """The sinks spec with ``realm`` computed from the flux ``flux`` (an ensemble member)."""
+    spec = getattr(sinks, realm)
+    return sinks.model_copy(update={realm: spec.model_copy(update={"method": "flux", "flux": flux,
+                                                                   "stock_change": None})})
 
 
 def _coefficients_used(inputs) -> pd.DataFrame:

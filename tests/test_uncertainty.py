@@ -1,0 +1,94 @@
+"""Monte Carlo on the region x ecosystem tables: against analytic moments, seeded, and fast."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.uncertainty import Z95, Member, MonteCarloInputs, draw, simulate, summarise
+from pipeline.units import CO2_PER_C
+
+
+def _case(n_reg=3, rates=None, members=None):
+    areas = pd.DataFrame({"forest": [1e9, 2e9, 0.0], "cropland": [3e9, 0.0, 1e9]},
+                         index=[str(i) for i in range(n_reg)])
+    rates = rates if rates is not None else pd.DataFrame(
+        {"ecosystem": ["forest", "cropland"], "central": [80.0, 20.0], "low": [50.0, 10.0], "high": [110.0, 30.0]})
+    members = members or {"terrestrial": [Member("coefficients", rates=rates)]}
+    return MonteCarloInputs([str(i) for i in range(n_reg)], [f"r{i}" for i in range(n_reg)], areas, members,
+                            np.array([10.0, 5.0, np.nan]), np.zeros(n_reg))
+
+
+def test_linear_normal_case_matches_analytic_variance():
+    """Sink = sum_k a_k r_k with independent r_k ~ N(c_k, s_k), s_k = (high - low) / (2 x 1.645): the
+    nation's variance is sum_k (sum_regions a_k)^2 s_k^2 (a coefficient is shared by all regions)."""
+    mc = _case()
+    sims = simulate(mc, 200_000, seed=1, distribution="normal")
+    to_mt = CO2_PER_C / 1e12
+    a = mc.areas_m2.sum(axis=0)  # forest 3e9, cropland 4e9 m2
+    s = np.array([(110 - 50), (30 - 10)]) / (2 * Z95)
+    mean = (a["forest"] * 80 + a["cropland"] * 20) * to_mt
+    sd = np.sqrt((a["forest"] * s[0]) ** 2 + (a["cropland"] * s[1]) ** 2) * to_mt
+    nation = sims["sink_terrestrial_MtCO2"].sum(axis=1)
+    assert nation.mean() == pytest.approx(mean, rel=2e-3)
+    assert nation.std() == pytest.approx(sd, rel=5e-3)
+    out = summarise(sims, mc).set_index(["region_id", "quantity"])
+    assert out.loc[("nation", "sink_total_MtCO2"), "p05"] == pytest.approx(mean - Z95 * sd, rel=5e-3)
+    assert out.loc[("nation", "sink_total_MtCO2"), "p95"] == pytest.approx(mean + Z95 * sd, rel=5e-3)
+    # region 1 has forest only: sd = 2e9 x s_forest
+    assert out.loc[("1", "sink_total_MtCO2"), "sd"] == pytest.approx(2e9 * s[0] * to_mt, rel=5e-3)
+
+
+@pytest.mark.parametrize("dist, mean, var", [
+    ("triangular", (1 + 2 + 6) / 3, (1 + 4 + 36 - 2 - 6 - 12) / 18),  # (a+b+c)/3, (a2+b2+c2-ab-ac-bc)/18
+    ("uniform", 3.5, 25 / 12),
+])
+def test_draw_moments(dist, mean, var):
+    x = draw(np.random.default_rng(3), 2.0, 1.0, 6.0, 400_000, dist)
+    assert x.mean() == pytest.approx(mean, rel=3e-3)
+    assert x.var() == pytest.approx(var, rel=1e-2)
+    assert x.min() >= 1.0 and x.max() <= 6.0
+
+
+def test_draw_degenerate_range_is_the_central_value():
+    x = draw(np.random.default_rng(0), [5.0], [5.0], [5.0], 1000, "triangular")
+    assert np.all(x == 5.0)
+
+
+def test_seeded_and_reproducible():
+    mc = _case()
+    a = summarise(simulate(mc, 5000, seed=42, distribution="triangular"), mc)
+    b = summarise(simulate(mc, 5000, seed=42, distribution="triangular"), mc)
+    c = summarise(simulate(mc, 5000, seed=43, distribution="triangular"), mc)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["p95"].fillna(0), c["p95"].fillna(0))
+
+
+def test_structural_ensemble_splits_within_and_between():
+    """Two products with regional totals T1 and T2 (no within spread): the nation's draws take either
+    total, so between-product sd = |T1 - T2| / 2 and within = 0."""
+    t1, t2 = np.array([1e12, 0, 0]), np.array([3e12, 0, 0])  # g C yr-1
+    mc = _case(members={"terrestrial": [Member("a", totals_g=t1), Member("b", totals_g=t2)]})
+    out = summarise(simulate(mc, 20_000, seed=5, distribution="normal"), mc).set_index(["region_id", "quantity"])
+    row = out.loc[("nation", "sink_terrestrial_MtCO2")]
+    to_mt = CO2_PER_C / 1e12
+    assert row["between_product_sd"] == pytest.approx(1e12 * to_mt, rel=1e-2)
+    assert row["within_product_sd"] == pytest.approx(0.0, abs=1e-9)
+    assert row["mean"] == pytest.approx(2e12 * to_mt, rel=1e-2)
+
+
+def test_net_of_a_region_without_inventory_is_missing():
+    mc = _case()
+    out = summarise(simulate(mc, 1000, seed=1, distribution="uniform"), mc).set_index(["region_id", "quantity"])
+    assert np.isnan(out.loc[("2", "net_MtCO2"), "p50"])
+    # the nation's net: emissions of the regions with an inventory (15) minus every sink
+    sinks = out.loc[("nation", "sink_total_MtCO2"), "mean"]
+    assert out.loc[("nation", "net_MtCO2"), "mean"] == pytest.approx(15 - sinks, rel=1e-9)
+
+
+def test_sample_run_has_intervals(sample_run):
+    u = pd.read_csv(sample_run.run_dir / "tables" / "uncertainty.csv").set_index(["region_id", "quantity"])
+    row = u.loc[("nation", "sink_total_MtCO2")]
+    assert row["p05"] < row["p50"] < row["p95"]
+    # the central estimate of the balance lies inside the 5-95 % interval
+    central = sample_run.balance.set_index("item").loc["sink_total", "value"]
+    assert row["p05"] < central < row["p95"]
