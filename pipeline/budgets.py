@@ -28,10 +28,12 @@ def gridded_emissions(sums: np.ndarray, region_ids) -> pd.Series:
 
 def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.Series | None = None,
             emissions_year: int | None = None, population: pd.Series | None = None,
-            inorganic: pd.DataFrame | None = None, non_co2: pd.DataFrame | None = None) -> pd.DataFrame:
+            inorganic: pd.DataFrame | None = None, non_co2: pd.DataFrame | None = None,
+            ccus: pd.Series | None = None) -> pd.DataFrame:
     """Per-region budget: sinks by realm (net, and gross removal and emission), emissions, net emission.
 
-    Net emission = emissions - sink_total - CCUS (CCUS per region is 0 until given), CO2 only. A
+    Net emission = emissions - sink_total - CCUS (``ccus``: Mt CO2 yr-1 per region id; 0 where not
+    given), CO2 only. Ranks among the regions (1 = largest; *unallocated* not ranked). A
     region the inventory lacks has empty emissions and net (missing, never zero). *unallocated*
     (pixels no region covers, e.g. national waters beyond the offshore zones) has no inventory
     emissions: its emissions are 0 and its net is minus its sink.
@@ -61,7 +63,7 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
     else:
         out["emissions_MtCO2"] = np.nan
         out["emissions_year"] = pd.NA
-    out["ccus_MtCO2"] = 0.0
+    out["ccus_MtCO2"] = ccus.reindex(ids).fillna(0.0) if ccus is not None else 0.0
     out["net_MtCO2"] = out["emissions_MtCO2"] - out["sink_total_MtCO2"] - out["ccus_MtCO2"]
     if inorganic is not None:
         inorg = inorganic.groupby("region_id")["inorganic_MgC_yr"].sum()
@@ -77,6 +79,10 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
     with np.errstate(divide="ignore", invalid="ignore"):
         out["sink_offset_pct"] = np.where(out["emissions_MtCO2"] > 0,
                                           100.0 * out["sink_total_MtCO2"] / out["emissions_MtCO2"], np.nan)
+    regions_only = out["region_id"] != UNALLOCATED
+    for col, name in (("sink_total_MtCO2", "rank_sink"), ("net_MtCO2", "rank_net_emission"),
+                      ("sink_offset_pct", "rank_offset")):
+        out[name] = out.loc[regions_only, col].rank(ascending=False, method="min").astype("Int64")
     if population is not None:
         out["population"] = population.reindex(ids)
         # Mt CO2 / persons * 1e6 = t CO2 per person

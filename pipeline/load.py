@@ -18,8 +18,8 @@ from .config import RunConfig
 from .errors import ConfigError, InputError, did_you_mean
 from .io.rasters import raster_info
 from .io.vectors import read_regions, read_subregions
-from .tables import (Scheme, read_coefficients, read_densities, read_inorganic, read_non_co2, read_region_table,
-                     read_scheme)
+from .tables import (Scheme, read_ccus, read_coefficients, read_densities, read_inorganic, read_non_co2,
+                     read_region_table, read_scheme)
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,23 @@ class Inputs:
     density_table: pd.DataFrame | None = None
     non_co2: pd.DataFrame | None = None
     inorganic: pd.DataFrame | None = None
+    ccus: pd.DataFrame | None = None  # year, region ('national' or an id), ccus_MtCO2
+    scenario_schemes: dict[str, Scheme] = field(default_factory=dict)  # land-use scenario name -> scheme
+
+
+def read_scenario(path: Path):
+    """Read and validate a neutrality scenario (configs/scenarios/*.yaml)."""
+    from pydantic import ValidationError
+
+    from .config import ScenarioSpec, _format_errors
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return ScenarioSpec.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, Path(path)).replace("configuration", "scenario")) from None
 
 
 def _categorical(key: str, path: Path, resampling: str, band: int, nodata, config_key: str) -> RasterSource:
@@ -86,6 +103,9 @@ def load(cfg: RunConfig) -> Inputs:
     for name, spec in cfg.fluxes.items():
         rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
                                                raster_info(spec.path), spec.units, spec.sign, spec.nodata)
+    for scen in cfg.land_use_scenarios:
+        rasters[f"scenario:{scen.name}"] = _categorical(f"scenario land-cover", scen.path, lc.resampling, lc.band,
+                                                        scen.nodata, f"land_use_scenarios[{scen.name}]")
     if cfg.emissions_grid is not None:
         e = cfg.emissions_grid
         rasters["emissions_grid"] = RasterSource("emissions_grid", e.path, e.resampling, e.band, raster_info(e.path),
@@ -102,6 +122,9 @@ def load(cfg: RunConfig) -> Inputs:
     if lc.habitats is not None:  # habitat classes (e.g. mangrove) join the ecosystems of the run
         inputs.habitat_scheme = read_scheme(lc.habitats.scheme)
         inputs.scheme = inputs.scheme.with_ecosystems(inputs.habitat_scheme)
+    for scen in cfg.land_use_scenarios:
+        inputs.scenario_schemes[scen.name] = read_scheme(scen.scheme) if scen.scheme else inputs.scheme
+        inputs.scheme = inputs.scheme.with_ecosystems(inputs.scenario_schemes[scen.name])
     if sc is not None:
         inputs.earlier_scheme = read_scheme(sc.earlier.scheme) if sc.earlier.scheme else inputs.scheme
         inputs.scheme = inputs.scheme.with_ecosystems(inputs.earlier_scheme)
@@ -125,21 +148,38 @@ def load(cfg: RunConfig) -> Inputs:
         e = cfg.emissions
         inputs.emissions, inputs.emissions_year = read_region_table(
             e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions")
-        _check_region_names(inputs.emissions, regions, e.path, "emissions")
+        inputs.emissions = match_regions(inputs.emissions, regions, e.path, "emissions")
     if cfg.population is not None:
         p = cfg.population
         inputs.population, inputs.population_year = read_region_table(
             p.path, p.region_field, p.value_field, p.year_field, p.year, "population")
-        _check_region_names(inputs.population, regions, p.path, "population")
+        inputs.population = match_regions(inputs.population, regions, p.path, "population")
     if cfg.balance.scenario is not None:
-        inputs.scenario = yaml.safe_load(Path(cfg.balance.scenario).read_text(encoding="utf-8")) or {}
+        inputs.scenario = read_scenario(cfg.balance.scenario).model_dump(exclude_none=True)
+    if cfg.balance.ccus is not None:
+        inputs.ccus = read_ccus(cfg.balance.ccus)
+        regional = inputs.ccus[inputs.ccus["region"] != "national"].set_index("region")
+        regional = match_regions(regional, regions, cfg.balance.ccus, "CCUS")
+        inputs.ccus = pd.concat([inputs.ccus[inputs.ccus["region"] == "national"],
+                                 regional.reset_index(names="region")], ignore_index=True)
     return inputs
 
 
-def _check_region_names(table: pd.Series, regions: gpd.GeoDataFrame, path: Path, what: str) -> None:
+def match_regions(table, regions: gpd.GeoDataFrame, path: Path, what: str):
+    """Return ``table`` indexed by region id. Its keys may be region ids or region names (matched
+    case-insensitively); keys that match neither are an error listing them with the closest names."""
     known = list(regions["region_id"])
-    unknown = sorted(set(table.index) - set(known))
-    if unknown:
-        hints = "; ".join(f"'{u}'{did_you_mean(u, known)}" for u in unknown[:10])
-        raise InputError(f"{path}: {len(unknown)} {what} row(s) name regions that do not exist: {hints}. "
-                         f"Known region ids: {sorted(known)}. Fix: correct the ids or drop the rows")
+    keys = [str(k) for k in table.index]
+    if all(k in known for k in keys):
+        return table
+    by_name = {str(n).casefold(): rid for rid, n in zip(regions["region_id"], regions["region_name"])}
+    if all(k.casefold() in by_name for k in keys):
+        return table.set_axis([by_name[k.casefold()] for k in keys])
+    names = list(regions["region_name"])
+    use_names = sum(k.casefold() in by_name for k in keys) > sum(k in known for k in keys)
+    vocab = names if use_names else known
+    unknown = sorted({k for k in keys if (k.casefold() not in by_name if use_names else k not in known)})
+    hints = "; ".join(f"'{u}'{did_you_mean(u, vocab)}" for u in unknown[:10])
+    listed = f"Known region {'names' if use_names else 'ids'}: {sorted(vocab)}"
+    raise InputError(f"{path}: {len(unknown)} {what} row(s) name regions that do not exist: {hints}. "
+                     f"{listed}. Fix: correct the {'names' if use_names else 'ids'} or drop the rows")

@@ -36,15 +36,18 @@ from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
 from .labels import UNALLOCATED, region_labels, resolve_overlaps
-from .load import load
+from .load import load, match_regions
 from .report import write_report
 from .sinks import compute_sinks
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
+from .timeseries import budgets_by_year, ccus_for_year, trends
+from .land_use import potential_table
+from .tables import read_region_table_years
 from .tables import REALMS
-from .units import PLAUSIBLE_ABS_MAX, check_plausible
+from .units import PLAUSIBLE_ABS_MAX, MgC_to_MtCO2, check_plausible
 
 log = logging.getLogger("carbon_sink")
 
@@ -103,6 +106,13 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         categorical["landcover_earlier"] = (old_counts, inputs.earlier_scheme, sc.earlier.scheme or cfg.landcover.scheme,
                                             old)
         stock = {"earlier": earlier, "densities": inputs.densities, "years": (sc.earlier.year, cfg.landcover.year)}
+    for scen in cfg.land_use_scenarios:  # scenario land covers, classified like the baseline
+        key = f"scenario:{scen.name}"
+        scen_eco, scen_counts = classify(layers[key], inputs.scenario_schemes[scen.name],
+                                         layers[key].attrs.get("nodata"), inputs.scheme)
+        categorical[key] = (scen_counts, inputs.scenario_schemes[scen.name], scen.scheme or cfg.landcover.scheme,
+                            layers[key])
+        layers[key] = scen_eco
     fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
@@ -141,6 +151,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                                         fluxes)[realm]
                     sums[f"ens:{realm}:{name}"] = aggregate(eco, [alt.removal, alt.emission], area, labels, grid, n_eco,
                                                             max_density)
+    for scen in cfg.land_use_scenarios:  # areas of each scenario land cover, in the same pass
+        sums[f"scenario:{scen.name}"] = aggregate(layers[f"scenario:{scen.name}"], [], area, labels, grid, n_eco)
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
         sums["transitions"] = aggregate(transition_class(eco, earlier, n_eco), [], area, labels, grid,
                                         (n_eco + 1) * n_eco)
@@ -187,6 +199,11 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             inorg = extra_tables["inorganic"] = inorganic_table(region_eco, inputs.inorganic)
         if inputs.non_co2 is not None:
             non_co2 = extra_tables["non_co2"] = non_co2_table(region_eco, inputs.non_co2, cfg.non_co2.gwp)
+        if cfg.land_use_scenarios:
+            extra_tables["land_use_scenarios"] = pd.concat([potential_table(
+                scen.name, region_eco, sums_np[f"scenario:{scen.name}"][:, :, 0], labels.region_ids,
+                inputs.scheme.ecosystems, inputs.scheme.ecosystem_realm, inputs.coefficients)
+                for scen in cfg.land_use_scenarios], ignore_index=True)
         if stock is not None:
             extra_tables["transitions"] = transition_table(sums_np["transitions"][:, :, 0], labels.region_ids, names,
                                                            inputs.scheme, inputs.densities, *stock["years"])
@@ -194,7 +211,19 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         if "emissions_grid" in sums_np:
             emissions = gridded_emissions(sums_np["emissions_grid"], labels.region_ids)
             emissions_year = cfg.emissions_grid.year
-        budget = budgets(region_eco, inputs.regions, emissions, emissions_year, inputs.population, inorg, non_co2)
+        nat_ccus, reg_ccus = ccus_for_year(inputs.ccus, emissions_year, cfg.balance.ccus_MtCO2)
+        budget = budgets(region_eco, inputs.regions, emissions, emissions_year, inputs.population, inorg, non_co2,
+                         reg_ccus)
+        if cfg.balance.years:
+            by_year, nation_by_year = budgets_by_year(region_eco, inputs.regions, *_yearly_tables(cfg, inputs.regions),
+                                                      inputs.ccus, cfg.balance.years, inorg, non_co2,
+                                                      cfg.balance.ccus_MtCO2)
+            extra_tables["budgets_by_year"] = by_year
+            extra_tables["balance_by_year"] = nation_by_year
+            cols = ["emissions_MtCO2", "net_MtCO2"]
+            extra_tables["trends"] = pd.concat(
+                [trends(nation_by_year.assign(region_id="nation", region="nation"), ["region_id", "region"], cols),
+                 trends(by_year, ["region_id", "region"], cols)], ignore_index=True)
         if cfg.uncertainty is not None:
             t_mc = time.perf_counter()
             flux_totals = {tuple(k.split(":")[1:]): (v[:, :, 1] - v[:, :, 2]).sum(axis=1)
@@ -204,8 +233,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             u = cfg.uncertainty
             extra_tables["uncertainty"] = summarise(simulate(mc, u.draws, u.seed, u.distribution), mc)
             timings["monte_carlo_s"] = time.perf_counter() - t_mc
-        bal = balance(budget, cfg.balance.ccus_MtCO2, inputs.scenario, emissions_year,
-                      cfg.non_co2.gwp if cfg.non_co2 else "AR6")
+        bal = balance(budget, nat_ccus, inputs.scenario, emissions_year,
+                      cfg.non_co2.gwp if cfg.non_co2 else "AR6", cfg.balance.valuation, _potentials(extra_tables))
         export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
         extra_layers["region_ecosystem"] = region_eco  # gross and net per region and ecosystem (attribute table)
@@ -271,6 +300,31 @@ def _with_nearest_zones(regions: gpd.GeoDataFrame, cfg: RunConfig) -> gpd.GeoDat
     out["allocation"] = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs).values
     out["offshore_km2"] = zoned["offshore_km2"].values
     return out
+
+
+def _potentials(tables: dict) -> dict[str, float]:
+    """Sink-enhancement potential of each land-use scenario [Mt CO2 yr-1]."""
+    t = tables.get("land_use_scenarios")
+    if t is None:
+        return {}
+    return {name: float(MgC_to_MtCO2(g["sink_change_MgC_yr"].sum())) for name, g in t.groupby("scenario", sort=False)}
+
+
+def _yearly_tables(cfg: RunConfig, regions) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Emissions and population as (year x region id) frames for ``balance.years``."""
+    years = cfg.balance.years
+    if cfg.emissions is None:
+        raise InputError("balance.years needs an emissions inventory table ('emissions'); a gridded raster "
+                         "('emissions_grid') stands for one year. Fix: remove balance.years or give a table")
+    e = cfg.emissions
+    emissions = read_region_table_years(e.path, e.region_field, e.value_field, e.year_field, years, "emissions")
+    emissions = match_regions(emissions.T, regions, e.path, "emissions").T
+    population = None
+    if cfg.population is not None:
+        p = cfg.population
+        population = read_region_table_years(p.path, p.region_field, p.value_field, p.year_field, years, "population")
+        population = match_regions(population.T, regions, p.path, "population").T
+    return emissions, population
 
 
 def _only_flux(sinks, realm: str, flux: str):

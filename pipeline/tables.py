@@ -241,3 +241,29 @@ def read_region_table(path: Path, region_field: str, value_field: str, year_fiel
     if dup:
         raise InputError(f"{path}: region(s) {dup} appear more than once for {use} in the {what} table")
     return sel.set_index(sel[region_field].astype(str))[value_field].astype(float), use
+
+
+def read_region_table_years(path: Path, region_field: str, value_field: str, year_field: str,
+                            years: list[int], what: str) -> pd.DataFrame:
+    """A per-region table for several years: a (year x region id) frame; a year the table lacks is
+    an error naming the years it has, a region missing in a year is NaN (missing, never zero)."""
+    df = _read_csv(path, [region_field, value_field, year_field], what)
+    have = sorted(int(y) for y in df[year_field].unique())
+    lacking = [y for y in years if y not in have]
+    if lacking:
+        raise InputError(f"{path}: no rows for year(s) {lacking} in the {what} table; years present: {have}. "
+                         "Fix: set 'balance.years' to years the table has")
+    sel = df[df[year_field].isin(years)]
+    wide = sel.pivot_table(index=year_field, columns=sel[region_field].astype(str), values=value_field, aggfunc="sum")
+    return wide.reindex(years)
+
+
+def read_ccus(path: Path) -> pd.DataFrame:
+    """CCUS capture per year: columns year, region (empty or 'national' for a national figure),
+    ccus_MtCO2 [Mt CO2 yr-1]."""
+    df = _read_csv(path, ["year", "region", "ccus_MtCO2"], "CCUS")
+    df = df.copy()
+    df["region"] = df["region"].fillna("national").astype(str)
+    if (pd.to_numeric(df["ccus_MtCO2"], errors="coerce") < 0).any():
+        raise InputError(f"{path}: column 'ccus_MtCO2' must be >= 0 (capture, Mt CO2 yr-1)")
+    return df

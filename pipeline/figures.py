@@ -1,0 +1,366 @@
+"""Figures of the HTML report: small matplotlib functions, each returning a ``Figure`` or PNG bytes.
+
+Figures are drawn on matplotlib's Agg canvas directly (``Figure`` + ``FigureCanvasAgg``), never
+through ``pyplot``: no global figure state, no display needed, safe in threads. Polygons are drawn
+from their shapely rings, so geopandas' plotting (which imports pyplot) is not needed either.
+
+The numbers behind each chart come from a ``*_data`` function (a DataFrame), so a test can check
+them against the run's tables without reading pixels of a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
+
+#: Units of every map and of the tables' totals (the run's output contract).
+DENSITY_LABEL = "net sink density [g C m-2 yr-1], sink positive"
+MT = "Mt CO2 yr-1"
+MTE = "Mt CO2e yr-1"
+#: Colours: sinks green, sources and emissions brown/red, totals slate.
+C_TOTAL, C_SINK, C_SOURCE, C_MISSING = "#46505a", "#2e8b57", "#b5532a", "#d9d9d9"
+REALM_COLOURS = {"terrestrial": "#4f9d3a", "water": "#3a86c8", "ocean": "#1b4f8a"}
+REALM_LABELS = {"terrestrial": "terrestrial", "water": "inland water", "ocean": "ocean"}
+
+
+def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
+    """A Figure on an Agg canvas (inches)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (no metadata, so the same figure gives the same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+# --- the neutrality balance as a waterfall ------------------------------------------------------
+_SINK_STEPS = (("sink_terrestrial", "terrestrial sink"), ("sink_water", "inland-water sink"),
+               ("sink_ocean", "ocean sink"), ("ccus", "CCUS"))
+
+
+def waterfall_data(balance: pd.DataFrame) -> pd.DataFrame:
+    """The steps of the balance waterfall, from ``tables/balance.csv`` (columns item, value, units).
+
+    Emissions, minus each realm's net sink, minus CCUS, give the net emission (CO2). When the table
+    has them, non-CO2 emissions are added and the inorganic sink subtracted, ending at the net of
+    everything (CO2e). Each row: ``item`` (the balance item), ``label``, ``kind`` (``total`` bars
+    stand on zero, ``step`` bars float), ``value`` (the balance table's number), ``delta`` (its
+    effect on the running total: -value for a sink or CCUS, +value for an emission), ``bottom``,
+    ``top`` (bar ends; ``top - bottom`` is ``delta`` for steps and ``value`` for totals) and ``units``.
+
+    Without an emission inventory (emissions missing) the chart starts at zero and ends at
+    "net (sinks only)", minus the sinks.
+    """
+    v = balance.set_index("item")["value"].astype(float)
+    units = balance.set_index("item")["units"] if "units" in balance else pd.Series(dtype=str)
+    rows: list[dict] = []
+    emissions = v.get("emissions", np.nan)
+    has_inventory = bool(np.isfinite(emissions))
+    running = float(emissions) if has_inventory else 0.0
+    if has_inventory:
+        rows.append(_bar("emissions", "emissions", "total", running, running, 0.0, running, units.get("emissions", MT)))
+    for item, label in _SINK_STEPS:
+        if item not in v:
+            continue
+        value = float(v[item])
+        start, running = running, running - value
+        rows.append(_bar(item, label, "step", value, -value, start, running, units.get(item, MT)))
+    if has_inventory and "net_emission" in v:
+        net = float(v["net_emission"])
+        rows.append(_bar("net_emission", "net emission (CO2)", "total", net, net, 0.0, net, units.get("net_emission", MT)))
+    else:
+        rows.append(_bar("net_emission", "net (sinks only)", "total", running, running, 0.0, running, MT))
+    extra = [("non_co2_emission", "non-CO2 (CH4 + N2O)", 1.0), ("inorganic_sink", "inorganic sink", -1.0)]
+    if any(item in v for item, _, _ in extra):
+        running = rows[-1]["top"]
+        for item, label, sign in extra:
+            if item not in v:
+                continue
+            value = float(v[item])
+            start, running = running, running + sign * value
+            rows.append(_bar(item, label, "step", value, sign * value, start, running, units.get(item, MTE)))
+        if "net_emission_all" in v and has_inventory:
+            net_all = float(v["net_emission_all"])
+            rows.append(_bar("net_emission_all", "net, all gases", "total", net_all, net_all, 0.0, net_all,
+                             units.get("net_emission_all", MTE)))
+        else:
+            rows.append(_bar("net_emission_all", "net, all gases" + ("" if has_inventory else " (sinks only)"),
+                             "total", running, running, 0.0, running, MTE))
+    return pd.DataFrame(rows)
+
+
+def _bar(item, label, kind, value, delta, bottom, top, units) -> dict:
+    return {"item": item, "label": label, "kind": kind, "value": value, "delta": delta,
+            "bottom": bottom, "top": top, "units": units}
+
+
+def waterfall_figure(data: pd.DataFrame) -> Figure:
+    """The balance waterfall: totals on zero (slate), sinks stepping down (green), sources up (brown)."""
+    fig = new_figure(8.5, 4.6)
+    ax = fig.add_subplot()
+    x = np.arange(len(data))
+    lo = np.minimum(data["bottom"], data["top"]).to_numpy()
+    hi = np.maximum(data["bottom"], data["top"]).to_numpy()
+    colours = [C_TOTAL if k == "total" else (C_SINK if d <= 0 else C_SOURCE)
+               for k, d in zip(data["kind"], data["delta"])]
+    ax.bar(x, hi - lo, bottom=lo, color=colours, width=0.62, edgecolor="white", linewidth=0.5)
+    span = max(float(np.nanmax(np.abs(np.r_[lo, hi]))), 1e-9)
+    for i, r in enumerate(data.itertuples()):
+        if i + 1 < len(data):  # connector from this bar's end to the next bar's start
+            nxt = data.iloc[i + 1]
+            level = r.top
+            if nxt["kind"] == "total" or abs(nxt["bottom"] - level) < 1e-9 * span:
+                ax.plot([i + 0.31, i + 1 - 0.31], [level, level], color="#888888", lw=0.7, ls=":")
+        text = f"{r.value:,.1f}" if r.kind == "total" else f"{r.delta:+,.1f}"
+        ax.annotate(text, (i, max(r.bottom, r.top)), xytext=(0, 3), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=8)
+    ax.set_xticks(x, [f"{lab}" for lab in data["label"]], rotation=20, ha="right", fontsize=8)
+    gases = "CO2e" if (data["units"] == MTE).any() else "CO2"
+    ax.set_ylabel(f"Mt {gases} yr-1" if gases == "CO2" else "Mt CO2 (non-CO2: CO2e) yr-1")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.margins(y=0.12)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("Neutrality balance: emissions, minus sinks and CCUS, give the net emission "
+                 f"[{MT}]", fontsize=9.5)
+    return fig
+
+
+# --- maps -----------------------------------------------------------------------------------------
+def read_map(path: Path, bounds: tuple[float, float, float, float] | None = None, max_px: int = 900):
+    """Read band 1 of a map raster at most ``max_px`` pixels on a side (GDAL picks an overview level).
+
+    Returns ``(array, extent, crs)``: a masked float array (NaN and nodata masked), the extent
+    ``(left, right, bottom, top)`` in the raster's CRS, and that CRS. ``bounds`` (xmin, ymin, xmax,
+    ymax, in the raster's CRS) clips the read to a window, clamped to the raster.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window, from_bounds
+
+    with rasterio.open(path) as src:
+        full = Window(0, 0, src.width, src.height)
+        if bounds is None:
+            win = full
+        else:
+            w = from_bounds(*bounds, transform=src.transform)
+            c0, r0 = math.floor(w.col_off), math.floor(w.row_off)
+            c1, r1 = math.ceil(w.col_off + w.width), math.ceil(w.row_off + w.height)
+            win = Window(c0, r0, c1 - c0, r1 - r0).intersection(full)
+        scale = max(win.width, win.height) / max_px
+        shape = (max(1, math.ceil(win.height / scale)), max(1, math.ceil(win.width / scale))) if scale > 1 else None
+        arr = src.read(1, window=win, out_shape=shape, masked=True, resampling=Resampling.average)
+        left, bottom, right, top = src.window_bounds(win)
+        crs = src.crs
+    data = np.ma.masked_invalid(np.ma.filled(arr.astype("float64"), np.nan))
+    return data, (left, right, bottom, top), crs
+
+
+def _rings(geom) -> list[np.ndarray]:
+    out = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if isinstance(poly, shapely.Polygon) and not poly.is_empty:
+            out.append(np.asarray(poly.exterior.coords)[:, :2])
+            out += [np.asarray(r.coords)[:, :2] for r in poly.interiors]
+        elif hasattr(poly, "geoms"):
+            out += _rings(poly)
+    return out
+
+
+def _path(geom) -> MplPath | None:
+    """A compound matplotlib path (exteriors and holes) of a (multi)polygon."""
+    verts, codes = [], []
+    for ring in _rings(geom):
+        if len(ring) < 3:
+            continue
+        verts.append(ring)
+        c = np.full(len(ring), MplPath.LINETO, dtype=MplPath.code_type)
+        c[0], c[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+        codes.append(c)
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+def outline(ax, geoms, color="#222222", lw=0.6, zorder=3) -> None:
+    """Draw the boundaries of polygons (an iterable of shapely geometries) on ``ax``."""
+    segs = [ring for g in geoms if g is not None for ring in _rings(g)]
+    ax.add_collection(LineCollection(segs, colors=color, linewidths=lw, zorder=zorder))
+
+
+def density_limits(data: np.ma.MaskedArray) -> float:
+    """Symmetric colour limit of a density map: the 98th percentile of |value| (at least 1)."""
+    vals = np.abs(data.compressed())
+    vals = vals[np.isfinite(vals)]
+    return float(max(np.percentile(vals, 98), 1.0)) if vals.size else 1.0
+
+
+def sink_map_figure(data: np.ma.MaskedArray, extent, outlines=(), highlight=None, title: str = "",
+                    labels: list[tuple[float, float, str]] | None = None, width: float = 8.0) -> Figure:
+    """The sink density map with a colour bar in g C m-2 yr-1 (sink positive, green; sources brown).
+
+    ``outlines``: shapely polygons drawn thin (e.g. provinces), in the map's CRS; ``highlight``: one
+    polygon drawn thick (a regional page's region); ``labels``: (x, y, text) placed on the map.
+    """
+    left, right, bottom, top = extent
+    aspect = (top - bottom) / max(right - left, 1e-9)
+    fig = new_figure(width, min(max(width * aspect * 0.85, 3.2), 11.0))
+    ax = fig.add_subplot()
+    lim = density_limits(data)
+    clipped = bool(data.count()) and float(np.abs(data).max()) > lim
+    im = ax.imshow(data, extent=extent, cmap="BrBG", vmin=-lim, vmax=lim, interpolation="nearest", zorder=1)
+    ax.set_facecolor("#f4f4f4")
+    outline(ax, outlines, color="#333333", lw=0.5)
+    if highlight is not None:
+        outline(ax, [highlight], color="black", lw=1.8, zorder=4)
+    for x, y, text in labels or []:
+        ax.annotate(text, (x, y), ha="center", va="center", fontsize=7, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, extend="both" if clipped else "neither")
+    cb.set_label(DENSITY_LABEL, fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=9.5)
+    return fig
+
+
+# --- choropleth of net emission -------------------------------------------------------------------
+def choropleth_data(regions, budgets: pd.DataFrame, column: str = "net_MtCO2"):
+    """Region polygons joined to ``tables/budgets.csv``: ``value`` (``column``, Mt CO2 yr-1) and
+    ``missing`` (True where the region has no emission inventory: drawn hatched, never as zero)."""
+    b = budgets.assign(region_id=budgets["region_id"].astype(str))
+    g = regions[["region_id", "geometry"]].assign(region_id=regions["region_id"].astype(str))
+    out = g.merge(b[["region_id", "region", column, "emissions_MtCO2"]], on="region_id", how="left")
+    out["value"] = out[column].astype(float)
+    out["missing"] = out["emissions_MtCO2"].isna() | out["value"].isna()
+    return out
+
+
+def choropleth_figure(data, units: str = MT, title: str = "", width: float = 8.0) -> Figure:
+    """Filled polygons coloured by ``value``; regions with ``missing`` grey and hatched, labelled
+    "no inventory" in the legend and on the map."""
+    minx, miny, maxx, maxy = data.total_bounds
+    aspect = (maxy - miny) / max(maxx - minx, 1e-9)
+    fig = new_figure(width, min(max(width * aspect * 0.85, 3.2), 11.0))
+    ax = fig.add_subplot()
+    ok = data[~data["missing"]]
+    vals = ok["value"].to_numpy(dtype=float)
+    if vals.size and vals.min() < 0 < vals.max():
+        norm, cmap = TwoSlopeNorm(0.0, vals.min(), vals.max()), "RdBu_r"
+    elif vals.size:
+        lo, hi = (float(vals.min()), float(vals.max())) if vals.max() > vals.min() else (vals.min() - 1, vals.max() + 1)
+        norm, cmap = Normalize(min(lo, 0.0) if lo >= 0 else lo, hi), ("OrRd" if hi > 0 else "Greens_r")
+    else:
+        norm, cmap = Normalize(0, 1), "OrRd"
+    patches, values = [], []
+    for geom, value in zip(ok.geometry, vals):
+        p = _path(geom)
+        if p is not None:
+            patches.append(PathPatch(p))
+            values.append(value)
+    coll = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="#333333", linewidth=0.5)
+    coll.set_array(np.asarray(values))
+    ax.add_collection(coll)
+    for geom in data.loc[data["missing"]].geometry:
+        p = _path(geom)
+        if p is not None:
+            ax.add_patch(PathPatch(p, facecolor=C_MISSING, edgecolor="#555555", hatch="////", linewidth=0.5))
+    for r in data.itertuples():
+        pt = r.geometry.representative_point() if r.geometry is not None else None
+        if pt is None or len(data) > 40:
+            continue
+        text = f"{r.region}\nno inventory" if r.missing else f"{r.region}\n{r.value:,.0f}"
+        ax.annotate(text, (pt.x, pt.y), ha="center", va="center", fontsize=6.5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    cb = fig.colorbar(coll, ax=ax, shrink=0.8)
+    cb.set_label(f"net emission [{units}] (emissions - sinks - CCUS)", fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    if data["missing"].any():
+        ax.legend(handles=[Patch(facecolor=C_MISSING, edgecolor="#555555", hatch="////", label="no inventory")],
+                  loc="lower right", fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9.5)
+    return fig
+
+
+# --- sinks by realm per region ---------------------------------------------------------------------
+def realm_bars_data(budgets: pd.DataFrame) -> pd.DataFrame:
+    """Net sink per realm and in total, per region (rows of ``tables/budgets.csv``) [Mt CO2 yr-1]."""
+    cols = {short: f"sink_{short}_MtCO2" for short in REALM_COLOURS}
+    out = pd.DataFrame({"region": budgets["region"].astype(str).to_numpy()})
+    for short, col in cols.items():
+        out[short] = budgets[col].astype(float).to_numpy() if col in budgets else 0.0
+    out["total"] = budgets["sink_total_MtCO2"].astype(float).to_numpy()
+    return out
+
+
+def realm_bars_figure(data: pd.DataFrame, width: float = 8.0) -> Figure:
+    """Horizontal bars: each region's net sink by realm, stacked (sources to the left of zero), with
+    the total as a black mark [Mt CO2 yr-1]."""
+    n = len(data)
+    fig = new_figure(width, max(2.2, 0.32 * n + 1.2))
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    pos, neg = np.zeros(n), np.zeros(n)
+    for short, colour in REALM_COLOURS.items():
+        v = data[short].to_numpy(dtype=float)
+        left = np.where(v >= 0, pos, neg)
+        ax.barh(y, v, left=left, color=colour, height=0.66, label=REALM_LABELS[short])
+        pos += np.where(v >= 0, v, 0)
+        neg += np.where(v < 0, v, 0)
+    ax.scatter(data["total"], y, marker="D", s=14, color="black", zorder=3, label="total (net)")
+    for yi, t in zip(y, data["total"]):
+        ax.annotate(f"{t:,.1f}", (max(t, 0), yi), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.set_yticks(y, data["region"], fontsize=8)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlabel(f"net sink [{MT}], sink positive", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.margins(x=0.12)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    return fig
+
+
+# --- uncertainty intervals -------------------------------------------------------------------------
+def uncertainty_figure(rows: pd.DataFrame, width: float = 8.0) -> Figure:
+    """5-95 % intervals (lines) and medians (dots) of ``rows`` (columns label, p05, p50, p95,
+    units; one panel per unit, so quantities of different units never share an axis)."""
+    groups = list(rows.groupby("units", sort=False))
+    fig = new_figure(width, max(2.0, 0.34 * len(rows) + 1.0 * len(groups)))
+    axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
+    for ax, (units, g) in zip(axes, groups):
+        y = np.arange(len(g))[::-1]
+        ax.hlines(y, g["p05"], g["p95"], color="#1b4f8a", lw=2.2)
+        ax.scatter(g["p50"], y, color="white", edgecolor="#1b4f8a", zorder=3, s=24)
+        ax.set_yticks(y, g["label"], fontsize=8)
+        ax.set_xlabel(f"[{units}]: 5th-95th percentile, dot = median", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.margins(x=0.1, y=0.2)
+        if g[["p05", "p95"]].min().min() < 0 < g[["p05", "p95"]].max().max():
+            ax.axvline(0, color="black", lw=0.5)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig

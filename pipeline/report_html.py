@@ -1,0 +1,892 @@
+"""``report.html`` and regional pages: self-contained HTML built from the run directory alone.
+
+Everything on a page is inline: CSS in a ``<style>`` element, figures as base64 PNG data URIs, so a
+page opens offline, can be mailed as one file, and loads nothing from the network. The inputs are
+the run directory's ``tables/*.csv``, ``maps/sink_total.tif``, ``budget.gpkg`` (layer ``regions``)
+and ``manifest.json``, plus the scenario file the manifest's config names (published figures to
+compare with). Every number is printed with its units.
+
+Entry points: :func:`write_html_report` (``RUN_DIR/report.html``) and :func:`write_region_page`
+(``RUN_DIR/regions/<slug>.html``). The numbers behind the pages come from small functions
+(:func:`region_standing`, :func:`comparison_rows`, :func:`pipeline.figures.waterfall_data`) that tests
+check against the tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import html
+import json
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import figures as fg
+from .errors import InputError, OutputError
+
+log = logging.getLogger("carbon_sink")
+
+UNALLOCATED = "unallocated"
+#: Ids under which an uncertainty table may give the nation's rows.
+NATION_IDS = ("nation", "national", "all", "total")
+#: The seed paper's 2060 figures (Gt CO2 yr-1), shown when the scenario file offers nothing to compare
+#: with. Same values as configs/scenarios/yu2022_2060.yaml.
+SEED_PAPER = {
+    "name": "China 2060 carbon neutrality (Yu, Hao & Zhu 2022)",
+    "source": "Yu, Hao & Zhu 2022, Bull. Chin. Acad. Sci. 37(4):423-434",
+    "peak_emissions_GtCO2": {"year": 2030, "low": 10.0, "high": 11.0},
+    "direct_reduction_2060_GtCO2": {"low": 7.0, "high": 8.0},
+    "residual_emissions_2060_GtCO2": 3.0,
+    "ecosystem_sink_2060_GtCO2": {"low": 2.0, "high": 2.5},
+    "ccus_2060_GtCO2": {"low": 0.5, "high": 1.0},
+    "national_emissions_2019_GtCO2": 10.17,
+}
+#: Scenario keys -> (label, balance item they compare with, or None).
+_SCENARIO_KEYS = {
+    "national_emissions": ("national CO2 emissions", "emissions"),
+    "peak_emissions": ("peak CO2 emissions", "emissions"),
+    "direct_reduction_2060": ("direct emission reduction by 2060", None),
+    "residual_emissions_2060": ("residual emissions in 2060", None),
+    "ecosystem_sink_2060": ("ecosystem carbon sink needed in 2060", "sink_total"),
+    "ccus_2060": ("CCUS in 2060", "ccus"),
+}
+#: Column-name suffixes of the tables -> units.
+_SUFFIX_UNITS = (("_MtCO2e", "Mt CO2e yr-1"), ("_MtCO2", "Mt CO2 yr-1"), ("per_capita_tCO2", "t CO2 per person yr-1"),
+                 ("_km2", "km2"), ("_pct", "%"), ("_MgC_yr", "Mg C yr-1"), ("population", "persons"),
+                 ("_year", "year"))
+
+
+class UnknownRegionError(InputError):
+    """``--region NAME`` names no region of the run."""
+
+
+# --- reading the run directory ------------------------------------------------------------------
+@dataclass
+class RunData:
+    """What a report reads from a run directory."""
+
+    run_dir: Path
+    manifest: dict
+    budgets: pd.DataFrame
+    balance: pd.DataFrame
+    region_eco: pd.DataFrame
+    coefficients: pd.DataFrame | None
+    uncertainty: pd.DataFrame | None
+
+    def table(self, name: str, **kw) -> pd.DataFrame | None:
+        path = self.run_dir / "tables" / f"{name}.csv"
+        return pd.read_csv(path, **kw) if path.exists() else None
+
+    def regions(self):
+        """Layer ``regions`` of ``budget.gpkg`` (region polygons, land and offshore zone), or None."""
+        import geopandas as gpd
+
+        path = self.run_dir / "budget.gpkg"
+        if not path.exists():
+            return None
+        g = gpd.read_file(path, layer="regions")
+        g["region_id"] = g["region_id"].astype(str)
+        return g
+
+    @property
+    def map_path(self) -> Path:
+        return self.run_dir / "maps" / "sink_total.tif"
+
+
+def _latest_year(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Rows of the latest year when a table holds a time series (a ``year`` column with several years)."""
+    if df is None or "year" not in df or df["year"].nunique() <= 1:
+        return df
+    return df[df["year"] == df["year"].max()].reset_index(drop=True)
+
+
+def read_run(run_dir: str | Path) -> RunData:
+    """Read the tables and manifest of a run directory.
+
+    Raises
+    ------
+    InputError
+        If ``run_dir`` is not a run directory written by ``carbon-sink run``.
+    """
+    run_dir = Path(run_dir)
+    needed = ["manifest.json", "tables/budgets.csv", "tables/balance.csv", "tables/region_ecosystem.csv"]
+    lacking = [n for n in needed if not (run_dir / n).is_file()]
+    if lacking:
+        raise InputError(f"{run_dir}: not a carbon-sink run directory (missing {', '.join(lacking)}). "
+                         "Fix: give the folder that `carbon-sink run` wrote (its --out)")
+    ids = {"region_id": str}
+    tables = run_dir / "tables"
+    unc = tables / "uncertainty.csv"
+    coef = tables / "coefficients.csv"
+    return RunData(
+        run_dir=run_dir,
+        manifest=json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")),
+        budgets=_latest_year(pd.read_csv(tables / "budgets.csv", dtype=ids)),
+        balance=_latest_year(pd.read_csv(tables / "balance.csv")),
+        region_eco=_latest_year(pd.read_csv(tables / "region_ecosystem.csv", dtype=ids)),
+        coefficients=pd.read_csv(coef) if coef.exists() else None,
+        uncertainty=_latest_year(pd.read_csv(unc, dtype=ids)) if unc.exists() else None,
+    )
+
+
+# --- formatting -----------------------------------------------------------------------------------
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _fmt(x, nd: int = 1) -> str:
+    try:
+        if x is None or pd.isna(x):
+            return "n/a"
+    except (TypeError, ValueError):
+        return _e(x)
+    if isinstance(x, (int, np.integer)):
+        return f"{x:,}"
+    return f"{float(x):,.{nd}f}"
+
+
+def _q(x, units: str, nd: int = 1) -> str:
+    """A number with its units (``n/a`` without units when missing)."""
+    s = _fmt(x, nd)
+    return s if s == "n/a" else f"{s}&nbsp;{_e(units)}"
+
+
+def units_of(column: str) -> str:
+    """Units of a table column from its suffix (``sink_total_MtCO2`` -> ``Mt CO2 yr-1``)."""
+    for suffix, units in _SUFFIX_UNITS:
+        if column.endswith(suffix):
+            return units
+    return ""
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" alt="{_e(alt)}">'
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None, cls: str = "",
+           row_classes: list[str] | None = None) -> str:
+    """An HTML table; cells are already escaped HTML; ``numeric`` columns are right-aligned."""
+    numeric = numeric or set()
+    head = "".join(f'<th{" class=num" if i in numeric else ""}>{h}</th>' for i, h in enumerate(headers))
+    body = []
+    for k, row in enumerate(rows):
+        rc = f' class="{row_classes[k]}"' if row_classes and row_classes[k] else ""
+        cells = "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>' for i, c in enumerate(row))
+        body.append(f"<tr{rc}>{cells}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _collapsible(summary: str, inner: str, rows: int, limit: int = 25) -> str:
+    if rows <= limit:
+        return inner
+    return f"<details><summary>{summary} ({rows} rows)</summary>{inner}</details>"
+
+
+def _figure(png: bytes, alt: str, caption: str) -> str:
+    return f"<figure>{_img(png, alt)}<figcaption>{caption}</figcaption></figure>"
+
+
+CSS = """
+body{font-family:"DejaVu Sans","Liberation Sans",Arial,sans-serif;color:#1f2328;background:#fff;margin:0}
+main{max-width:1080px;margin:0 auto;padding:18px 28px 40px}
+h1{font-size:1.6em;margin:.2em 0 .1em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:2px solid #2e8b57;
+padding-bottom:.2em}h3{font-size:1.05em;margin-top:1.3em}
+p.lead{color:#57606a;margin-top:0}.note{color:#57606a;font-size:.88em}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
+.card{border:1px solid #d0d7de;border-left:5px solid #2e8b57;border-radius:6px;padding:8px 12px;min-width:150px;
+background:#f6f8fa}.card.em{border-left-color:#b5532a}.card.net{border-left-color:#46505a}
+.card .v{font-size:1.35em;font-weight:bold}.card .u{font-size:.8em;color:#57606a}.card .l{font-size:.85em}
+table{border-collapse:collapse;font-size:.82em;margin:8px 0 14px;width:100%}
+th,td{border-bottom:1px solid #d8dee4;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#eef1f4}td.num,th.num{text-align:right;white-space:nowrap}
+tr.unconfirmed td{background:#fff4e5}span.badge{background:#b5532a;color:#fff;border-radius:3px;padding:0 4px;
+font-size:.8em;white-space:nowrap}
+figure{margin:10px 0 18px}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
+figcaption{font-size:.85em;color:#57606a}
+code,.mono{font-family:"DejaVu Sans Mono",monospace;font-size:.9em;word-break:break-all}
+details summary{cursor:pointer;color:#0b5394;margin:6px 0}
+p.error{background:#ffebe9;border:1px solid #cf222e;padding:6px 10px}
+nav a{margin-right:12px}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_e(title)}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main></body></html>\n")
+
+
+def _section(sid: str, title: str, render) -> str:
+    """A section; an unexpected failure shows as a note in the page instead of losing the whole report."""
+    try:
+        inner = render()
+    except Exception as exc:  # a broken figure must not lose a finished run's report
+        log.warning("report.html: section '%s' could not be drawn: %s", title, exc, exc_info=True)
+        inner = f'<p class="error">This section could not be drawn ({_e(type(exc).__name__)}: {_e(exc)}).</p>'
+    if inner is None:
+        return ""
+    return f'<section id="{sid}"><h2>{_e(title)}</h2>\n{inner}\n</section>\n'
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then a rename)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({exc.strerror}). Fix: make the run directory writable") from None
+    return path
+
+
+# --- numbers behind the pages -----------------------------------------------------------------------
+def region_standing(budgets: pd.DataFrame, region_id: str) -> dict:
+    """A region's rank among the regions and its share of the nation, from ``tables/budgets.csv``.
+
+    Ranks count regions only (not *unallocated*), 1 = largest: by total sink (``sink_total_MtCO2``)
+    and by net emission (``net_MtCO2``; regions without an inventory are not ranked). Ties share the
+    better rank. Shares are percentages of the nation = every row of the table, regions plus
+    *unallocated*, as the national balance sums them.
+    """
+    b = budgets.assign(region_id=budgets["region_id"].astype(str))
+    row = b.loc[b["region_id"] == str(region_id)].iloc[0]
+    regions = b[b["region_id"] != UNALLOCATED]
+
+    def rank(col):
+        vals = regions[col].astype(float).dropna()
+        x = float(row[col])
+        return (None if np.isnan(x) else int((vals > x).sum()) + 1), int(len(vals))
+
+    def share(col):
+        if col not in b:
+            return np.nan
+        total = b[col].astype(float).sum(min_count=1)
+        x = float(row[col])
+        return 100.0 * x / total if total and np.isfinite(total) and not np.isnan(x) else np.nan
+
+    sink_rank, n_sink = rank("sink_total_MtCO2")
+    net_rank, n_net = rank("net_MtCO2")
+    out = {"region_id": str(row["region_id"]), "region": str(row["region"]),
+           "rank_sink": sink_rank, "n_sink": n_sink, "rank_net": net_rank, "n_net": n_net}
+    for key, col in (("area", "area_km2"), ("gross_removal", "gross_removal_MtCO2"), ("sink", "sink_total_MtCO2"),
+                     ("emissions", "emissions_MtCO2"), ("net", "net_MtCO2"), ("population", "population")):
+        out[f"share_{key}_pct"] = share(col)
+    return out
+
+
+def find_region(budgets: pd.DataFrame, name: str) -> str:
+    """The id of the region whose name or id is ``name`` (case-insensitive).
+
+    Raises
+    ------
+    UnknownRegionError
+        Naming the closest region names, and the regions of the run.
+    """
+    b = budgets[budgets["region_id"].astype(str) != UNALLOCATED]
+    key = str(name).strip().casefold()
+    for rid, rname in zip(b["region_id"].astype(str), b["region"].astype(str)):
+        if key in (rid.casefold(), rname.casefold(), region_slug(rname, rid)):
+            return rid
+    names = b["region"].astype(str).tolist()
+    folded = {n.casefold(): n for n in names}
+    close = [folded[c] for c in difflib.get_close_matches(key, list(folded), n=3, cutoff=0.4)]
+    close += [n for n in names if key and key in n.casefold() and n not in close]
+    hint = f" Closest: {', '.join(repr(c) for c in close[:3])}." if close else ""
+    listing = ", ".join(f"{n} ({i})" for n, i in zip(names[:40], b["region_id"].astype(str)[:40]))
+    raise UnknownRegionError(f"no region named '{name}' in this run.{hint} Regions (name or id, any case): "
+                             f"{listing}{' ...' if len(names) > 40 else ''}")
+
+
+def region_slug(name: str, region_id: str) -> str:
+    """File-name slug of a region: its name in lower-case ASCII words joined by '-', else its id."""
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug or re.sub(r"[^A-Za-z0-9_-]+", "-", str(region_id)).strip("-") or "region"
+
+
+def _scenario(manifest: dict) -> tuple[dict, str]:
+    """The scenario dict the run's config names, and a note on where it came from."""
+    path = ((manifest.get("config") or {}).get("balance") or {}).get("scenario")
+    if path and Path(path).is_file():
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if isinstance(data, dict):
+                return data, f"scenario file <code>{_e(Path(path).name)}</code>"
+        except (OSError, yaml.YAMLError) as exc:
+            return {}, f"the scenario file {_e(path)} could not be read ({_e(exc)})"
+    return {}, ("the run's config names no scenario file" if not path
+                else f"the scenario file {_e(path)} is not on this machine")
+
+
+def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
+    """Published figures of ``scenario`` beside the run's national totals.
+
+    Understood: the seed paper's keys (``ecosystem_sink_2060_GtCO2``, ``ccus_2060_GtCO2``,
+    ``national_emissions_<year>_GtCO2``, ``peak_emissions_GtCO2``, ...: a number or ``{low, high[,
+    year]}``, Gt CO2 yr-1), and an optional list ``estimates`` of ``{name, value | low/high, units
+    (Gt or Mt CO2 yr-1), item (a balance.csv item to compare with), year, source}``. Each row:
+    label, year, low, high (Mt CO2 yr-1; equal for a single value), item, assessed (Mt CO2 yr-1 or
+    None) and share_pct (assessed as % of the published figure, one per end of a range), source.
+    """
+    v = balance.set_index("item")["value"].astype(float)
+    source = str(scenario.get("source", scenario.get("name", "")))
+    rows = []
+
+    def add(label, year, lo, hi, item, src, unit_factor=1000.0):
+        lo, hi = float(lo) * unit_factor, float(hi) * unit_factor
+        assessed = float(v[item]) if item and item in v and np.isfinite(v[item]) else None
+        shares = [100.0 * assessed / x if assessed is not None and x else np.nan for x in (lo, hi)]
+        rows.append({"label": label, "year": year, "low": lo, "high": hi, "item": item, "assessed": assessed,
+                     "share_low_pct": shares[0], "share_high_pct": shares[1], "source": src})
+
+    for key, value in scenario.items():
+        m = re.fullmatch(r"(.+?)(?:_(\d{4}))?_GtCO2", str(key))
+        if not m:
+            continue
+        stem, year = m.group(1), m.group(2)
+        label, item = _SCENARIO_KEYS.get(stem, _SCENARIO_KEYS.get(f"{stem}_{year}", (stem.replace("_", " "), None)))
+        if isinstance(value, dict):
+            lo, hi = value.get("low", value.get("value")), value.get("high", value.get("value"))
+            year = value.get("year", year)
+        else:
+            lo = hi = value
+        if lo is None or hi is None:
+            continue
+        if stem.endswith("2060") or "2060" in str(key):
+            year = year or 2060
+        add(label, year, lo, hi, item, source)
+    for est in scenario.get("estimates", []) or []:
+        if not isinstance(est, dict):
+            continue
+        lo, hi = est.get("low", est.get("value")), est.get("high", est.get("value"))
+        if lo is None or hi is None:
+            continue
+        factor = 1.0 if str(est.get("units", "Gt")).strip().startswith("Mt") else 1000.0
+        add(est.get("name", "estimate"), est.get("year"), lo, hi, est.get("item"), est.get("source", source), factor)
+    return rows
+
+
+def uncertainty_rows(unc: pd.DataFrame, balance: pd.DataFrame, region_id: str | None = None) -> pd.DataFrame:
+    """Rows of ``tables/uncertainty.csv`` for the nation (or ``region_id``), with a label and units."""
+    u = unc.assign(region_id=unc["region_id"].astype(str))
+    if region_id is None:
+        sel = u[u["region_id"].str.casefold().isin(NATION_IDS)]
+    else:
+        sel = u[u["region_id"] == str(region_id)]
+    sel = sel.dropna(subset=["p05", "p50", "p95"]).copy()
+    bal_units = balance.set_index("item")["units"].to_dict() if "units" in balance else {}
+
+    def units(r):
+        if "units" in sel and isinstance(r.get("units"), str) and r["units"]:
+            return r["units"]
+        return units_of(str(r["quantity"])) or bal_units.get(str(r["quantity"]), "units as in tables/balance.csv")
+
+    sel["units"] = [units(r) for _, r in sel.iterrows()] if len(sel) else []
+    sel["label"] = [_quantity_label(str(q)) for q in sel["quantity"]]
+    return sel.reset_index(drop=True)
+
+
+def _quantity_label(q: str) -> str:
+    base = re.sub(r"_(MtCO2e?|MgC_yr|km2|pct)$", "", q)
+    return {"sink_total": "total sink", "net": "net emission", "sink_water": "inland-water sink"}.get(
+        base, base.replace("_", " "))
+
+
+# --- report.html ------------------------------------------------------------------------------------
+def write_html_report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` (self-contained) from the run directory; return its path."""
+    data = read_run(run_dir)
+    m = data.manifest
+    name = (m.get("config") or {}).get("name", data.run_dir.name)
+    bal = data.balance.set_index("item")
+    n_regions = int((data.budgets["region_id"] != UNALLOCATED).sum())
+    regions_gdf = None
+    try:
+        regions_gdf = data.regions()
+    except Exception as exc:  # the page still has its tables without the polygons
+        log.warning("report.html: budget.gpkg layer 'regions' could not be read: %s", exc)
+    years = data.budgets["emissions_year"].dropna() if "emissions_year" in data.budgets else pd.Series(dtype=float)
+    year = f"{int(years.iloc[0])}" if len(years) else "n/a"
+    nav = " ".join(f'<a href="#{sid}">{t}</a>' for sid, t in (
+        ("summary", "Summary"), ("balance", "Balance"), ("maps", "Maps"), ("regions", "Regions"),
+        ("uncertainty", "Uncertainty"), ("comparison", "Comparison"), ("methods", "Methods"),
+        ("provenance", "Provenance")))
+    body = [
+        f"<h1>Carbon-sink budget: {_e(name)}</h1>",
+        f'<p class="lead">{n_regions} regions and the unallocated remainder; emissions of {_e(year)}. '
+        f"Sinks are positive (removal from the atmosphere); totals in Mt CO2 yr-1, densities in g C m-2 yr-1 "
+        f"(1 g C = 44/12 g CO2).</p><nav>{nav}</nav>",
+        _section("summary", "National summary", lambda: _summary(bal, data)),
+        _section("balance", "Neutrality balance", lambda: _balance_section(data.balance)),
+        _section("maps", "Sink density map", lambda: _map_section(data, regions_gdf)),
+        _section("net-map", "Net emission by region", lambda: _choropleth_section(data, regions_gdf)),
+        _section("regions", "Sinks by realm and region", lambda: _regions_section(data)),
+        _section("ecosystems", "Region x ecosystem", lambda: _ecosystem_section(data)),
+        _section("uncertainty", "Uncertainty", lambda: _uncertainty_section(data)),
+        _section("comparison", "Comparison with published estimates", lambda: _comparison_section(data)),
+        _section("methods", "Methods, coefficients and sources", lambda: _methods_section(data)),
+        _section("provenance", "Provenance", lambda: _provenance_section(data)),
+    ]
+    return _write(data.run_dir / "report.html", _page(f"Carbon-sink budget: {name}", "\n".join(body)))
+
+
+def _card(label: str, value, units: str, cls: str = "", nd: int = 1, text: str | None = None) -> str:
+    """A key figure: label, the number (or ``text``) and its units."""
+    shown = text if text is not None else _fmt(value, nd)
+    return (f'<div class="card {cls}"><div class="l">{_e(label)}</div><div class="v">{shown}</div>'
+            f'<div class="u">{_e(units)}</div></div>')
+
+
+def _summary(bal: pd.DataFrame, data: RunData) -> str:
+    v = bal["value"]
+    g = v.get
+    cards = [_card("net carbon sink", g("sink_total"), fg.MT), _card("gross removal", g("gross_removal"), fg.MT),
+             _card("gross emission of the sink realms", g("gross_emission"), fg.MT, "em"),
+             _card("CO2 emissions (inventory)", g("emissions"), fg.MT, "em"),
+             _card("net emission", g("net_emission"), fg.MT, "net"),
+             _card("sinks offset", g("sink_offset"), "% of emissions", "net")]
+    if "net_emission_all" in v:
+        cards.append(_card("net, all gases", g("net_emission_all"), fg.MTE, "net"))
+    parts = [f'<div class="cards">{"".join(cards)}</div>']
+    sent = (f"The assessed net sink is {_q(g('sink_total'), fg.MT)} (terrestrial {_q(g('sink_terrestrial'), fg.MT)}, "
+            f"inland water {_q(g('sink_water'), fg.MT)}, ocean {_q(g('sink_ocean'), fg.MT)})")
+    if np.isfinite(g("emissions", np.nan)):
+        sent += (f"; against emissions of {_q(g('emissions'), fg.MT)} it leaves a net emission of "
+                 f"{_q(g('net_emission'), fg.MT)} (CCUS {_q(g('ccus'), fg.MT)}).")
+    else:
+        sent += "; the run has no emission inventory, so no net emission is given."
+    parts.append(f"<p>{sent}</p>")
+    missing = data.budgets.loc[data.budgets["emissions_MtCO2"].isna(), "region"].astype(str).tolist()
+    if missing:
+        parts.append(f'<p class="note">No emission inventory for: {_e(", ".join(missing))} (shown as "no inventory", '
+                     "never as zero).</p>")
+    rows = [[_e(i), _fmt(r.value, 2 if abs(r.value) < 100 else 1) if pd.notna(r.value) else "n/a", _e(r.units),
+             _e(r.note if isinstance(r.note, str) else "")] for i, r in bal.iterrows()]
+    parts.append(_collapsible("The national balance table (tables/balance.csv)",
+                              _table(["item", "value", "units", "note"], rows, {1}), len(rows), limit=0))
+    return "\n".join(parts)
+
+
+def _balance_section(balance: pd.DataFrame) -> str:
+    wf = fg.waterfall_data(balance)
+    png = fg.png_bytes(fg.waterfall_figure(wf))
+    rows = [[_e(r.label), _e(r.kind), _fmt(r.value, 1), _fmt(r.delta if r.kind == "step" else r.value, 1),
+             _fmt(r.top, 1), _e(r.units)] for r in wf.itertuples()]
+    return (_figure(png, "balance waterfall", "Emissions, minus the net sink of each realm and CCUS, give the net "
+                    "emission; non-CO2 gases (CO2e, GWP100) and the inorganic sink follow when assessed. "
+                    "Green bars lower the balance, brown bars raise it (a realm that is a net source).")
+            + _table(["step", "bar", "balance value", "change", "running total", "units"], rows, {2, 3, 4}))
+
+
+def _map_crs(data: RunData):
+    import rasterio
+
+    with rasterio.open(data.map_path) as src:
+        return src.crs
+
+
+def _map_section(data: RunData, regions) -> str:
+    arr, extent, crs = fg.read_map(data.map_path)
+    outlines = list(regions.to_crs(crs).geometry) if regions is not None else []
+    fig = fg.sink_map_figure(arr, extent, outlines, title="Net carbon sink density, all realms")
+    res = data.manifest.get("grid", {}).get("transform", [None])[0]
+    return _figure(fg.png_bytes(fig), "sink density map",
+                   f"<code>maps/sink_total.tif</code> (net sink density [g C m-2 yr-1], sink positive; brown = net "
+                   f"source) shown at {arr.shape[1]} x {arr.shape[0]} px"
+                   + (f" (analysis grid {_fmt(res, 0)} m)" if res else "")
+                   + "; outlines: the regions of <code>budget.gpkg</code> (land and offshore zone). "
+                   "The colour scale is clipped at the 98th percentile of |density|.")
+
+
+def _choropleth_section(data: RunData, regions) -> str | None:
+    if regions is None:
+        return '<p class="note">budget.gpkg has no readable layer <code>regions</code>: no map.</p>'
+    try:
+        crs = _map_crs(data)
+    except Exception:
+        crs = regions.crs
+    ch = fg.choropleth_data(regions.to_crs(crs), data.budgets)
+    fig = fg.choropleth_figure(ch, title="Net emission = emissions - sinks - CCUS")
+    note = ("; hatched grey: no emission inventory (missing, not zero)" if ch["missing"].any() else "")
+    return _figure(fg.png_bytes(fig), "net emission by region",
+                   f"Net emission per region [{fg.MT}], from <code>tables/budgets.csv</code>{note}.")
+
+
+def _region_links(data: RunData) -> dict[str, str]:
+    """Links to the regional pages already written (``regions/<slug>.html``), by region id."""
+    out = {}
+    for r in data.budgets.itertuples():
+        slug = region_slug(r.region, r.region_id)
+        if (data.run_dir / "regions" / f"{slug}.html").exists():
+            out[str(r.region_id)] = f"regions/{slug}.html"
+    return out
+
+
+def _regions_section(data: RunData) -> str:
+    b = data.budgets
+    png = fg.png_bytes(fg.realm_bars_figure(fg.realm_bars_data(b)))
+    cols = ["area_km2", "sink_terrestrial_MtCO2", "sink_water_MtCO2", "sink_ocean_MtCO2", "sink_total_MtCO2",
+            "emissions_MtCO2", "net_MtCO2", "sink_offset_pct"]
+    labels = ["area", "terrestrial", "inland water", "ocean", "total sink", "emissions", "net emission", "offset"]
+    for col, lab in (("non_co2_MtCO2e", "non-CO2"), ("inorganic_sink_MtCO2", "inorganic sink"),
+                     ("net_all_MtCO2e", "net, all gases")):
+        if col in b:
+            cols.append(col)
+            labels.append(lab)
+    links = _region_links(data)
+    rows = []
+    for _, r in b.iterrows():
+        rid = str(r["region_id"])
+        label = f'<a href="{_e(links[rid])}">{_e(r["region"])}</a>' if rid in links else _e(r["region"])
+        cells = [label]
+        for c in cols:
+            x = r[c]
+            if c.startswith(("emissions", "net")) and pd.isna(x) and rid != UNALLOCATED:
+                cells.append("no inventory")
+            else:
+                cells.append(_fmt(x, 0 if c == "area_km2" else (1 if abs(float(x) if pd.notna(x) else 0) >= 100 else 2)))
+        rows.append(cells)
+    headers = ["region"] + [f"{lab} [{_e(units_of(c))}]" for lab, c in zip(labels, cols)]
+    return (_figure(png, "sinks by realm per region", f"Net sink per realm [{fg.MT}], sink positive; realms that are "
+                    "net sources extend left of zero; the diamond marks the total.")
+            + _table(headers, rows, set(range(1, len(headers))))
+            + '<p class="note"><i>unallocated</i>: pixels no region covers (sea beyond the offshore zones, slivers '
+              "between coastlines), so that regions plus unallocated add up to the whole map. Regional pages: "
+              "<code>carbon-sink report RUN_DIR --region NAME</code>.</p>")
+
+
+def _ecosystem_rows(reco: pd.DataFrame, with_region: bool) -> tuple[list[str], list[list[str]]]:
+    t = reco[reco["area_km2"] > 0]
+    headers = (["region"] if with_region else []) + [
+        "realm", "ecosystem", "area [km2]", "gross removal [Mg C yr-1]", "gross emission [Mg C yr-1]",
+        "net sink [Mg C yr-1]", "net sink [Mt CO2 yr-1]", "net density [g C m-2 yr-1]"]
+    rows = []
+    for r in t.itertuples():
+        dens = r.sink_MgC_yr / r.area_km2 if r.area_km2 else np.nan  # Mg per km2 = g per m2
+        rows.append(([_e(r.region)] if with_region else []) + [
+            _e(r.realm), _e(r.ecosystem), _fmt(r.area_km2, 0), _fmt(r.removal_MgC_yr, 0), _fmt(r.emission_MgC_yr, 0),
+            _fmt(r.sink_MgC_yr, 0), _fmt(r.sink_MgC_yr * 44.0 / 12.0 / 1e6, 3), _fmt(dens, 1)])
+    return headers, rows
+
+
+def _ecosystem_section(data: RunData) -> str:
+    headers, rows = _ecosystem_rows(data.region_eco, with_region=True)
+    n = len(headers)
+    eco = data.region_eco.groupby(["realm", "ecosystem"], sort=False)[
+        ["area_km2", "removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum().reset_index()
+    eco["region"] = "all"
+    h2, rows2 = _ecosystem_rows(eco, with_region=False)
+    return ("<h3>All regions, by ecosystem</h3>" + _table(h2, rows2, set(range(2, len(h2))))
+            + "<h3>Each region</h3>"
+            + _collapsible("Region x ecosystem (tables/region_ecosystem.csv)",
+                           _table(headers, rows, set(range(3, n))), len(rows))
+            + '<p class="note">Gross removal minus gross emission is the net sink; the net density is the net sink '
+              "over the area.</p>")
+
+
+def _uncertainty_section(data: RunData) -> str:
+    if data.uncertainty is None:
+        return ('<p class="note">No <code>tables/uncertainty.csv</code> in this run: the numbers above are central '
+                "estimates. The low and high coefficients of each source are in the methods section.</p>")
+    unc = data.uncertainty
+    nat = uncertainty_rows(unc, data.balance)
+    parts = []
+    if len(nat):
+        parts.append(_figure(fg.png_bytes(fg.uncertainty_figure(nat)), "uncertainty intervals",
+                             "National totals: 5th-95th percentile of the Monte Carlo draws (line) and median (dot)."))
+    cols = [c for c in ("mean", "sd", "p05", "p50", "p95", "within_product_sd", "between_product_sd") if c in unc]
+    show = nat if len(nat) else uncertainty_rows(unc, data.balance, None)
+    rows = [[_e(r["label"])] + [_fmt(r[c], 2) for c in cols] + [_e(r["units"])] for _, r in show.iterrows()]
+    parts.append(_table(["quantity"] + [c.replace("_", " ") for c in cols] + ["units"], rows,
+                        set(range(1, len(cols) + 1))))
+    names = dict(zip(data.budgets["region_id"].astype(str), data.budgets["region"].astype(str)))
+    reg = unc[~unc["region_id"].astype(str).str.casefold().isin(NATION_IDS)]
+    if len(reg):
+        rr = []
+        for _, r in reg.iterrows():
+            q = str(r["quantity"])
+            rr.append([_e(names.get(str(r["region_id"]), r["region_id"])), _e(_quantity_label(q)),
+                       _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2), _e(units_of(q) or "")])
+        parts.append(_collapsible("By region", _table(["region", "quantity", "p05", "p50", "p95", "units"], rr,
+                                                      {2, 3, 4}), len(rr), limit=0))
+    parts.append('<p class="note">From <code>tables/uncertainty.csv</code>: draws of the coefficients within their '
+                 "low-high ranges (and of the flux products where several are given), summed over the region x "
+                 "ecosystem tables.</p>")
+    return "\n".join(parts)
+
+
+def _comparison_section(data: RunData) -> str:
+    scenario, where = _scenario(data.manifest)
+    rows = comparison_rows(data.balance, scenario)
+    if not rows:
+        rows = comparison_rows(data.balance, SEED_PAPER)
+        where += (" offers no published figure to compare with; shown instead: the seed paper's figures "
+                  f"({_e(SEED_PAPER['source'])})")
+    body = []
+    for r in rows:
+        pub = (_q(r["low"], fg.MT, 0) if r["low"] == r["high"]
+               else f"{_fmt(r['low'], 0)}-{_fmt(r['high'], 0)}&nbsp;{fg.MT}")
+        assessed = _q(r["assessed"], fg.MT) if r["assessed"] is not None else "not assessed"
+        if r["assessed"] is None:
+            share = "-"
+        elif r["low"] == r["high"]:
+            share = _q(r["share_low_pct"], "%")
+        else:
+            share = f"{_fmt(r['share_high_pct'])}-{_fmt(r['share_low_pct'])}&nbsp;%"
+        body.append([_e(r["label"]), _e(r["year"] or ""), pub, _e(r["item"] or ""), assessed, share, _e(r["source"])])
+    area = data.budgets["area_km2"].sum()
+    n = int((data.budgets["region_id"] != UNALLOCATED).sum())
+    return (f"<p>Published figures from {where}, beside this run's national totals.</p>"
+            + _table(["published figure", "year", "published value", "compared with", "this run", "this run / published",
+                      "source"], body, {2, 4, 5})
+            + f'<p class="note">Why the numbers differ: this run covers {n} regions ({_q(area, "km2", 0)} of land and '
+              "sea), the published figures the whole country; its sink year and emission year are those of its inputs, "
+              "not 2060; and its sink counts the realms and methods listed below (net ecosystem uptake), which may "
+              "not match the published definition.</p>")
+
+
+def _methods_section(data: RunData) -> str:
+    m = data.manifest
+    cfg = m.get("config") or {}
+    sinks = cfg.get("sinks") or {}
+    items = []
+    for realm in ("terrestrial", "inland_water", "ocean"):
+        spec = sinks.get(realm) or {}
+        method = spec.get("method", "coefficient")
+        extra = ""
+        if method == "flux":
+            names = spec.get("flux") if isinstance(spec.get("flux"), list) else [spec.get("flux")]
+            files = [Path((cfg.get("fluxes") or {}).get(n, {}).get("path", "")).name for n in names if n]
+            extra = f" from {', '.join(f'<code>{_e(f)}</code>' for f in files)}"
+        elif method == "stock_change":
+            extra = " (stock difference between two land-cover epochs x carbon densities)"
+        items.append(f"<li>{_e(realm.replace('_', ' '))}: <b>{_e(method)}</b>{extra}</li>")
+    if sinks.get("inorganic"):
+        items.append(f"<li>inorganic carbon: rate x area share per ecosystem (<code>{_e(Path(sinks['inorganic']).name)}"
+                     "</code>), reported apart from the organic sinks</li>")
+    if cfg.get("non_co2"):
+        items.append(f"<li>non-CO2 gases: area x emission factor, as CO2e with GWP100 "
+                     f"{_e(cfg['non_co2'].get('gwp', 'AR6'))}</li>")
+    grid = m.get("grid", {})
+    qa = m.get("qa", {})
+    res = (grid.get("transform") or [None])[0]
+    shape = grid.get("shape") or ["?", "?"]
+    items.append(f"<li>analysis grid: <span class=mono>{_e(grid.get('crs', ''))}</span>, {_e(shape[0])} x {_e(shape[1])} "
+                 f"px at {_fmt(res, 0)} m; border pixels shared by exactly covered fraction "
+                 f"({_fmt(qa.get('region_border_px'))} px shared)</li>")
+    parts = [f"<ul>{''.join(items)}</ul>"]
+    qa_rows = []
+    for key, unit in (("nodata_px", "px"), ("unknown_px", "px"), ("unallocated_km2", "km2")):
+        if key in qa:
+            qa_rows.append([_e(key), _fmt(qa[key], 0 if unit == "px" else 0), unit])
+    for key, val in qa.items():
+        if key.startswith(("flux_missing_px", "flux_used_px", "stock_change")) and np.isscalar(val):
+            qa_rows.append([_e(key), _fmt(val, 0), "px"])
+        elif key.startswith("flux_max_abs") and np.isscalar(val):
+            qa_rows.append([_e(key), _fmt(val, 1), "g C m-2 yr-1"])
+    cons = qa.get("conservation") or {}
+    if "relative_difference" in cons:
+        qa_rows.append(["regions + unallocated vs sum of pixels", f"{cons['relative_difference']:.1e}",
+                        "relative difference (fraction)"])
+    parts.append("<h3>Quality checks</h3>" + _table(["check", "value", "units"], qa_rows, {1}))
+    c = data.coefficients
+    if c is not None and len(c):
+        ev = c["evidence"].astype(str) if "evidence" in c else pd.Series("", index=c.index)
+        unconfirmed = ev.str.contains("M", regex=False) & ~c["evidence"].isna() if "evidence" in c else ev != ev
+        rows, classes = [], []
+        for (i, r), bad in zip(c.iterrows(), unconfirmed):
+            tag = ' <span class="badge">unconfirmed</span>' if bad else ""
+            share = r.get("share")
+            rows.append([_e(r.get("table", "")), _e("" if pd.isna(r.get("realm")) else r.get("realm")),
+                         _e(r.get("ecosystem", "")), _e(r.get("item", "")), _fmt(r.get("central"), 2),
+                         _fmt(r.get("low"), 2), _fmt(r.get("high"), 2), _e(r.get("units", "")),
+                         _fmt(share, 2) if share is not None and pd.notna(share) else "",
+                         _e("" if pd.isna(r.get("evidence")) else r.get("evidence")) + tag,
+                         _e("" if pd.isna(r.get("source")) else r.get("source"))])
+            classes.append("unconfirmed" if bad else "")
+        n_bad = int(unconfirmed.sum())
+        parts.append("<h3>Coefficients and their sources</h3>"
+                     f'<p class="note">Every coefficient the run read (<code>tables/coefficients.csv</code>), in the '
+                     "units given on each row; share = fraction of the ecosystem's area the rate applies to. Evidence: "
+                     "V read in the source, D derived, M unconfirmed (from memory of a widely cited figure: check "
+                     f"before citing). <b>{n_bad} value(s) are unconfirmed</b> and highlighted.</p>"
+                     + _table(["table", "realm", "ecosystem", "item", "central", "low", "high", "units",
+                               "share [fraction]", "evidence", "source"], rows, {4, 5, 6, 8}, row_classes=classes))
+    return "\n".join(parts)
+
+
+def _provenance_section(data: RunData) -> str:
+    m = data.manifest
+    rows = [[_e(k), f'<span class=mono title="{_e(v.get("path", ""))}">{_e(Path(v.get("path", "")).name)}</span>',
+             f'<span class=mono>{_e(v.get("sha256", ""))}</span>'] for k, v in (m.get("inputs") or {}).items()]
+    parts = ["<h3>Inputs</h3>" + _table(["input", "file", "SHA-256"], rows)]
+    parts.append(f"<p>Config: <code>{_e(m.get('config_file') or 'given in Python')}</code> (SHA-256 "
+                 f"<span class=mono>{_e(m.get('config_sha256', ''))}</span>); the whole config is in "
+                 "<code>manifest.json</code>.</p>")
+    vers = m.get("versions") or {}
+    timings = m.get("timings_s") or {}
+    parts.append("<h3>Software</h3>" + _table(["package", "version"], [[_e(k), _e(v)] for k, v in vers.items()]))
+    if timings:
+        parts.append("<h3>Timings</h3>" + _table(["stage", "time [s]"], [[_e(k.removesuffix("_s")), _fmt(v, 2)]
+                                                                          for k, v in timings.items()], {1}))
+    parts.append(f'<p class="note">Written by carbon-sink {_e(m.get("carbon_sink_version", ""))} from the run '
+                 "directory alone (tables, maps, budget.gpkg, manifest.json).</p>")
+    return "\n".join(parts)
+
+
+# --- regional pages ----------------------------------------------------------------------------------
+def write_region_page(run_dir: str | Path, name: str) -> Path:
+    """Write ``RUN_DIR/regions/<slug>.html`` for the region named ``name`` (name or id, any case).
+
+    Raises
+    ------
+    UnknownRegionError
+        If no region has that name or id (the message lists the closest names).
+    """
+    data = read_run(run_dir)
+    rid = find_region(data.budgets, name)
+    row = data.budgets.loc[data.budgets["region_id"] == rid].iloc[0]
+    rname = str(row["region"])
+    st = region_standing(data.budgets, rid)
+    regions = None
+    try:
+        regions = data.regions()
+    except Exception as exc:
+        log.warning("regional page: budget.gpkg layer 'regions' could not be read: %s", exc)
+    body = [f'<nav><a href="../report.html">&larr; national report</a></nav>',
+            f"<h1>{_e(rname)} <span class=note>(id {_e(rid)})</span></h1>",
+            f'<p class="lead">Regional page of the run <i>{_e((data.manifest.get("config") or {}).get("name", ""))}</i>. '
+            "Sinks positive; totals in Mt CO2 yr-1.</p>",
+            _section("standing", "Budget, rank and share of the nation", lambda: _standing_section(row, st)),
+            _section("map", "Sink density map", lambda: _region_map(data, regions, rid, rname)),
+            _section("ecosystems", "Ecosystems", lambda: _region_ecosystems(data, rid)),
+            _section("members", "Subregions", lambda: _region_members(data, rid)),
+            _section("uncertainty", "Uncertainty", lambda: _region_uncertainty(data, rid)),
+            _section("budget", "Budget row", lambda: _budget_row(row))]
+    path = data.run_dir / "regions" / f"{region_slug(rname, rid)}.html"
+    return _write(path, _page(f"{rname}: carbon-sink budget", "\n".join(body)))
+
+
+def _standing_section(row: pd.Series, st: dict) -> str:
+    def rank(r, n):
+        return f"{r} of {n}" if r is not None else "not ranked (no inventory)"
+
+    no_inv = pd.isna(row.get("emissions_MtCO2"))
+    items = [("total sink (net)", row["sink_total_MtCO2"], fg.MT, rank(st["rank_sink"], st["n_sink"]),
+              st["share_sink_pct"]),
+             ("gross removal", row["gross_removal_MtCO2"], fg.MT, "", st["share_gross_removal_pct"]),
+             ("gross emission of the sink realms", row["gross_emission_MtCO2"], fg.MT, "", None),
+             ("CO2 emissions", row["emissions_MtCO2"], fg.MT, "", st["share_emissions_pct"]),
+             ("net emission", row["net_MtCO2"], fg.MT, rank(st["rank_net"], st["n_net"]), st["share_net_pct"]),
+             ("area (land and offshore zone)", row["area_km2"], "km2", "", st["share_area_pct"])]
+    if "population" in row and pd.notna(row["population"]):
+        items.append(("population", row["population"], "persons", "", st["share_population_pct"]))
+    rows = []
+    for label, val, units, rk, share in items:
+        missing = pd.isna(val) and no_inv and label in ("CO2 emissions", "net emission")
+        rows.append([_e(label), "no inventory" if missing else _q(val, units, 0 if units in ("km2", "persons") else 2),
+                     _e(rk), _q(share, "%", 2) if share is not None else "-"])
+    cards = [_card("total sink", row["sink_total_MtCO2"], fg.MT, nd=2),
+             _card("rank by total sink", None, "regions, 1 = largest sink", text=_e(rank(st["rank_sink"], st["n_sink"]))),
+             _card("share of the nation's sink", st["share_sink_pct"], "%"),
+             _card("net emission", row["net_MtCO2"], fg.MT, "net", text="no inventory" if no_inv else None),
+             _card("rank by net emission", None, "regions, 1 = largest net emitter", "net",
+                   text=_e(rank(st["rank_net"], st["n_net"])))]
+    return (f'<div class="cards">{"".join(cards)}</div>'
+            + _table(["quantity", "value", "rank among regions (1 = largest)", "share of the nation"], rows, {1, 3})
+            + '<p class="note">Ranks among the regions of the run (not counting <i>unallocated</i>); shares of the '
+              "nation = of all rows of tables/budgets.csv (regions plus unallocated), as the national balance sums "
+              "them. Net emission = emissions - sinks - CCUS.</p>")
+
+
+def _region_map(data: RunData, regions, rid: str, rname: str) -> str:
+    if regions is None or rid not in set(regions["region_id"]):
+        return '<p class="note">No polygon for this region in budget.gpkg: no map.</p>'
+    crs = _map_crs(data)
+    reg = regions.to_crs(crs)
+    geom = reg.loc[reg["region_id"] == rid].geometry.iloc[0]
+    x0, y0, x1, y1 = geom.bounds
+    pad = 0.08 * max(x1 - x0, y1 - y0, 1.0)
+    bounds = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    arr, extent, _ = fg.read_map(data.map_path, bounds)
+    import shapely
+
+    box = shapely.box(*bounds)
+    others = [g for r, g in zip(reg["region_id"], reg.geometry) if r != rid and g is not None and g.intersects(box)]
+    fig = fg.sink_map_figure(arr, extent, others, highlight=geom, title=f"{rname}: net carbon sink density")
+    return _figure(fg.png_bytes(fig), f"sink density map of {rname}",
+                   "The sink map (<code>maps/sink_total.tif</code>, g C m-2 yr-1, sink positive) clipped to the region's "
+                   "bounds; thick outline: the region (land and offshore zone); thin: its neighbours.")
+
+
+def _region_ecosystems(data: RunData, rid: str) -> str:
+    reco = data.region_eco[data.region_eco["region_id"] == rid]
+    headers, rows = _ecosystem_rows(reco, with_region=False)
+    t = reco[["area_km2", "removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum()
+    rows.append(["<b>all</b>", "", f"<b>{_fmt(t.area_km2, 0)}</b>", f"<b>{_fmt(t.removal_MgC_yr, 0)}</b>",
+                 f"<b>{_fmt(t.emission_MgC_yr, 0)}</b>", f"<b>{_fmt(t.sink_MgC_yr, 0)}</b>",
+                 f"<b>{_fmt(t.sink_MgC_yr * 44.0 / 12.0 / 1e6, 3)}</b>",
+                 f"<b>{_fmt(t.sink_MgC_yr / t.area_km2 if t.area_km2 else np.nan, 1)}</b>"])
+    return _table(headers, rows, set(range(2, len(headers))))
+
+
+def _region_members(data: RunData, rid: str) -> str | None:
+    sub = data.table("subregion_ecosystem", dtype={"region_id": str, "parent_id": str})
+    if sub is None or "parent_id" not in sub:
+        return None
+    ids = {rid}
+    parts = []
+    for level in sub["level"].drop_duplicates():  # levels coarse to fine: members of members follow
+        t = sub[(sub["level"] == level) & sub["parent_id"].isin(ids)]
+        if t.empty:
+            continue
+        g = t.groupby(["region_id", "region"], sort=False)[["area_km2", "removal_MgC_yr", "emission_MgC_yr",
+                                                            "sink_MgC_yr"]].sum().reset_index()
+        rows = [[_e(r.region), _fmt(r.area_km2, 0), _fmt(r.removal_MgC_yr, 0), _fmt(r.emission_MgC_yr, 0),
+                 _fmt(r.sink_MgC_yr, 0), _fmt(r.sink_MgC_yr / r.area_km2 if r.area_km2 else np.nan, 1)]
+                for r in g.itertuples()]
+        parts.append(f"<h3>{_e(level)} ({len(rows)})</h3>" + _collapsible(
+            str(level), _table([str(level), "area [km2]", "gross removal [Mg C yr-1]", "gross emission [Mg C yr-1]",
+                                "net sink [Mg C yr-1]", "net density [g C m-2 yr-1]"], rows, {1, 2, 3, 4, 5}),
+            len(rows)))
+        ids |= set(g["region_id"])
+    return "\n".join(parts) if parts else None
+
+
+def _region_uncertainty(data: RunData, rid: str) -> str | None:
+    if data.uncertainty is None:
+        return None
+    rows = uncertainty_rows(data.uncertainty, data.balance, rid)
+    if rows.empty:
+        return None
+    body = [[_e(r["label"]), _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2), _e(r["units"])]
+            for _, r in rows.iterrows()]
+    return (_figure(fg.png_bytes(fg.uncertainty_figure(rows)), "uncertainty intervals", "5th-95th percentile (line) "
+                    "and median (dot) of the Monte Carlo draws, from tables/uncertainty.csv.")
+            + _table(["quantity", "p05", "p50", "p95", "units"], body, {1, 2, 3}))
+
+
+def _budget_row(row: pd.Series) -> str:
+    rows = []
+    for col, val in row.items():
+        if col in ("region_id", "region"):
+            continue
+        units = units_of(str(col))
+        if col == "emissions_year":
+            text = _fmt(int(val), 0).replace(",", "") if pd.notna(val) else "n/a"
+        elif pd.isna(val) and col in ("emissions_MtCO2", "net_MtCO2", "net_all_MtCO2e", "sink_offset_pct"):
+            text = "no inventory"
+        else:
+            text = _fmt(val, 0 if units in ("km2", "persons") else 3)
+        rows.append([_e(col), text, _e(units)])
+    return _table(["column of tables/budgets.csv", "value", "units"], rows, {1})

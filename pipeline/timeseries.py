@@ -1,0 +1,73 @@
+"""Stage ``balance`` over several years: budgets and the national balance per year, with trends.
+
+Emissions, population and CCUS are taken per year from their tables; the sinks are the run's
+assessment (its land cover and flux period) in every year, so the series shows how the balance
+moves with emissions and CCUS against a given sink.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .budgets import budgets
+
+
+def ccus_for_year(ccus: pd.DataFrame | None, year: int | None, national_default: float) -> tuple[float, pd.Series]:
+    """National CCUS (not attributed to a region) and CCUS per region id for ``year`` [Mt CO2 yr-1]."""
+    if ccus is None or year is None:
+        return national_default, pd.Series(dtype=float)
+    rows = ccus[ccus["year"] == year]
+    national = float(rows.loc[rows["region"] == "national", "ccus_MtCO2"].sum())
+    regional = rows[rows["region"] != "national"].groupby("region")["ccus_MtCO2"].sum()
+    return national, regional
+
+
+def budgets_by_year(region_eco: pd.DataFrame, regions, emissions: pd.DataFrame, population: pd.DataFrame | None,
+                    ccus: pd.DataFrame | None, years: list[int], inorganic=None, non_co2=None,
+                    national_ccus: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Budgets of every region per year (long table, column ``year``) and the national balance per year.
+
+    ``emissions`` and ``population``: (year x region id) frames; a region missing in a year is
+    missing (NaN), never zero.
+    """
+    frames, nation = [], []
+    for year in years:
+        pop = population.loc[year] if population is not None else None
+        nat_ccus, reg_ccus = ccus_for_year(ccus, year, national_ccus)
+        b = budgets(region_eco, regions, emissions.loc[year].dropna(), year, pop, inorganic, non_co2, reg_ccus)
+        b.insert(0, "year", year)
+        frames.append(b)
+        e = b["emissions_MtCO2"].sum(min_count=1)
+        s = b["sink_total_MtCO2"].sum()
+        c = b["ccus_MtCO2"].sum() + nat_ccus
+        row = {"year": year, "emissions_MtCO2": e, "sink_total_MtCO2": s, "ccus_MtCO2": c,
+               "net_MtCO2": e - s - c, "sink_offset_pct": 100 * s / e if e else np.nan,
+               "regions_missing_emissions": int(b.loc[b["region_id"] != "unallocated", "emissions_MtCO2"].isna().sum())}
+        if "non_co2_MtCO2e" in b:
+            row["non_co2_MtCO2e"] = b["non_co2_MtCO2e"].sum()
+        if "inorganic_sink_MtCO2" in b:
+            row["inorganic_sink_MtCO2"] = b["inorganic_sink_MtCO2"].sum()
+        nation.append(row)
+    return pd.concat(frames, ignore_index=True), pd.DataFrame(nation)
+
+
+def trends(by_year: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Least-squares slope per year of each column (units per yr) and the change first -> last year,
+    per ``keys`` group; groups with fewer than two years of data get NaN."""
+    rows = []
+    for key, g in by_year.groupby(keys, sort=False):
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        for col in columns:
+            ok = g[["year", col]].dropna()
+            if len(ok) >= 2:
+                slope = np.polyfit(ok["year"].astype(float), ok[col].astype(float), 1)[0]
+                first, last = ok[col].iloc[0], ok[col].iloc[-1]
+                row[f"{col}_slope_per_yr"] = slope
+                row[f"{col}_change_pct"] = 100 * (last / first - 1) if first else np.nan
+            else:
+                row[f"{col}_slope_per_yr"] = np.nan
+                row[f"{col}_change_pct"] = np.nan
+        row["years"] = f"{int(g['year'].min())}-{int(g['year'].max())}"
+        rows.append(row)
+    return pd.DataFrame(rows)
