@@ -16,12 +16,13 @@ from .units import accepted_density_units, density_factor, gas_rate_factor, stoc
 REALMS: dict[str, str] = {"terrestrial": "terrestrial", "inland_water": "water", "ocean": "ocean"}
 
 
-def _read_csv(path: Path, required: list[str], what: str) -> pd.DataFrame:
-    """Read a CSV whose leading lines may be ``#`` comments (sources, notes)."""
+def _read_csv(path: Path, required: list[str], what: str, dtype: dict | None = None) -> pd.DataFrame:
+    """Read a CSV whose leading lines may be ``#`` comments (sources, notes); ``dtype`` as in pandas
+    (region keys are read as text, so '310000' stays '310000' and never becomes 310000.0)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
         body = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
-        df = pd.read_csv(io.StringIO(body))
+        df = pd.read_csv(io.StringIO(body), dtype=dtype)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the {what} table as CSV ({exc})") from None
     missing = [c for c in required if c not in df.columns]
@@ -230,7 +231,7 @@ def coefficient_rates(coeffs: pd.DataFrame, scheme: Scheme, realm: str,
 def read_region_table(path: Path, region_field: str, value_field: str, year_field: str,
                       year: int | None, what: str) -> tuple[pd.Series, int]:
     """Read a per-region table; return the values of one year indexed by region id, and the year."""
-    df = _read_csv(path, [region_field, value_field, year_field], what)
+    df = _read_csv(path, [region_field, value_field, year_field], what, dtype={region_field: str})
     years = sorted(int(y) for y in df[year_field].unique())
     use = int(year if year is not None else years[-1])
     if use not in years:
@@ -247,7 +248,7 @@ def read_region_table_years(path: Path, region_field: str, value_field: str, yea
                             years: list[int], what: str) -> pd.DataFrame:
     """A per-region table for several years: a (year x region id) frame; a year the table lacks is
     an error naming the years it has, a region missing in a year is NaN (missing, never zero)."""
-    df = _read_csv(path, [region_field, value_field, year_field], what)
+    df = _read_csv(path, [region_field, value_field, year_field], what, dtype={region_field: str})
     have = sorted(int(y) for y in df[year_field].unique())
     lacking = [y for y in years if y not in have]
     if lacking:
@@ -261,9 +262,9 @@ def read_region_table_years(path: Path, region_field: str, value_field: str, yea
 def read_ccus(path: Path) -> pd.DataFrame:
     """CCUS capture per year: columns year, region (empty or 'national' for a national figure),
     ccus_MtCO2 [Mt CO2 yr-1]."""
-    df = _read_csv(path, ["year", "region", "ccus_MtCO2"], "CCUS")
+    df = _read_csv(path, ["year", "region", "ccus_MtCO2"], "CCUS", dtype={"region": str})
     df = df.copy()
-    df["region"] = df["region"].fillna("national").astype(str)
+    df["region"] = df["region"].fillna("national")
     if (pd.to_numeric(df["ccus_MtCO2"], errors="coerce") < 0).any():
         raise InputError(f"{path}: column 'ccus_MtCO2' must be >= 0 (capture, Mt CO2 yr-1)")
     return df
