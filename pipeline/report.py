@@ -113,6 +113,41 @@ def _optional_sections(run_dir: Path) -> list[str]:
         nod = tr.loc[tr["from_ecosystem"] == "no data", "area_km2"].sum()
         if nod:
             lines.append(f"\n{_fmt(nod, 0)} km2 have no data in {t1}: no stock change is counted there.")
+    if (tables / "uncertainty.csv").exists():
+        u = pd.read_csv(tables / "uncertainty.csv")
+        nat = u[u["region_id"] == "nation"]
+        lines += ["", "## Uncertainty (Monte Carlo, 5-95 %)", "",
+                  "Draws of every coefficient within its low-high range and, where configured, of alternative "
+                  "products (a structural ensemble). The central estimates above use the central coefficients; "
+                  "skewed ranges make the mean differ from them.", "",
+                  "| quantity | units | 5 % | median | 95 % | within-product sd | between-product sd |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in nat.itertuples():
+            w = getattr(r, "within_product_sd", float("nan"))
+            b = getattr(r, "between_product_sd", float("nan"))
+            lines.append(f"| {r.quantity} | {r.units} | {_fmt(r.p05)} | {_fmt(r.p50)} | {_fmt(r.p95)} | "
+                         f"{_fmt(w)} | {_fmt(b)} |")
+    if (tables / "balance_by_year.csv").exists():
+        y = pd.read_csv(tables / "balance_by_year.csv")
+        lines += ["", "## Balance by year", "", "Emissions, population and CCUS per year; the sinks are this run's "
+                  "assessment in every year.", "",
+                  "| year | emissions | sink | CCUS | net emission | offset % |", "|---|---:|---:|---:|---:|---:|"]
+        for r in y.itertuples():
+            lines.append(f"| {r.year} | {_fmt(r.emissions_MtCO2)} | {_fmt(r.sink_total_MtCO2)} | {_fmt(r.ccus_MtCO2)} | "
+                         f"{_fmt(r.net_MtCO2)} | {_fmt(r.sink_offset_pct)} |")
+        if (tables / "trends.csv").exists():
+            t = pd.read_csv(tables / "trends.csv").set_index("region_id")
+            if "nation" in t.index:
+                n = t.loc["nation"]
+                lines.append(f"\nNational emissions changed {_fmt(n['emissions_MtCO2_slope_per_yr'])} Mt CO2 per year "
+                             f"({_fmt(n['emissions_MtCO2_change_pct'])} % over {n['years']}).")
+    if (tables / "land_use_scenarios.csv").exists():
+        ls = pd.read_csv(tables / "land_use_scenarios.csv")
+        g = ls.groupby(["scenario", "region"])["sink_change_MgC_yr"].sum().reset_index()
+        lines += ["", "## Land-use scenarios: sink-enhancement potential", "",
+                  "Area change x net coefficient rate per ecosystem (the new cover's uptake as the cited "
+                  "coefficients describe it).", "", "| scenario | region | sink change Mg C yr-1 |", "|---|---|---:|"]
+        lines += [f"| {r.scenario} | {r.region} | {_fmt(r.sink_change_MgC_yr, 0)} |" for r in g.itertuples()]
     if (tables / "non_co2.csv").exists():
         nc = pd.read_csv(tables / "non_co2.csv")
         g = nc.groupby(["ecosystem", "gas"])[["emission_t_yr", "emission_MtCO2e"]].sum().reset_index()
