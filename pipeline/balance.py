@@ -11,6 +11,14 @@ from .tables import REALMS
 MT_PER_GT = 1000.0
 
 
+def national_emissions(budget: pd.DataFrame) -> float:
+    """The regions' inventory emissions (missing if no region has one), plus unallocated's (a gridded
+    raster's emissions outside the regions; 0 for an inventory)."""
+    regions = budget[budget["region_id"] != "unallocated"]["emissions_MtCO2"].sum(min_count=1)
+    rest = budget.loc[budget["region_id"] == "unallocated", "emissions_MtCO2"].sum()
+    return float(regions + rest) if pd.notna(regions) else np.nan
+
+
 def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int | None,
             gwp_set: str = "AR6", valuation=None, potentials: dict[str, float] | None = None) -> pd.DataFrame:
     """Long table (item, value, units, note): totals over regions plus unallocated, net emission,
@@ -25,7 +33,7 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int |
     def add(item, value, units, note=""):
         rows.append({"item": item, "value": float(value), "units": units, "note": note})
 
-    emissions = budget["emissions_MtCO2"].sum(min_count=1)
+    emissions = national_emissions(budget)
     add("emissions", emissions, "Mt CO2 yr-1",
         f"inventory year {year}" + (f"; missing for {', '.join(missing)}" if missing else ""))
     for short in REALMS.values():

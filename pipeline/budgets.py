@@ -8,7 +8,7 @@ import pandas as pd
 
 from .labels import UNALLOCATED
 from .tables import REALMS
-from .units import MgC_to_MtCO2, density_factor, gC_to_MtCO2
+from .units import MgC_to_MtCO2, Mt_to_t, density_factor, gC_to_MtCO2
 
 
 def emission_density(arr):
@@ -85,7 +85,6 @@ def budgets(region_eco: pd.DataFrame, regions: gpd.GeoDataFrame, emissions: pd.S
         out[name] = out.loc[regions_only, col].rank(ascending=False, method="min").astype("Int64")
     if population is not None:
         out["population"] = population.reindex(ids)
-        # Mt CO2 / persons * 1e6 = t CO2 per person
-        out["emissions_per_capita_tCO2"] = out["emissions_MtCO2"] * 1e6 / out["population"]
-        out["sink_per_capita_tCO2"] = out["sink_total_MtCO2"] * 1e6 / out["population"]
+        out["emissions_per_capita_tCO2"] = Mt_to_t(out["emissions_MtCO2"]) / out["population"]
+        out["sink_per_capita_tCO2"] = Mt_to_t(out["sink_total_MtCO2"]) / out["population"]
     return out.reset_index(drop=True)

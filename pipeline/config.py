@@ -185,6 +185,12 @@ class RealmSpec(_Spec):
             raise ValueError("method 'flux' needs 'flux': the name of an entry under 'fluxes'")
         if self.method == "stock_change" and self.stock_change is None:
             raise ValueError("method 'stock_change' needs a 'stock_change' block (earlier, densities)")
+        if self.method != "flux" and (self.flux or self.ecosystems):
+            raise ValueError(f"'flux'/'ecosystems' are given but the method is '{self.method}', which ignores them. "
+                             "Fix: set 'method: flux', or remove them")
+        if self.method != "stock_change" and self.stock_change is not None:
+            raise ValueError(f"a 'stock_change' block is given but the method is '{self.method}'. "
+                             "Fix: set 'method: stock_change', or remove the block")
         return self
 
     def flux_names(self) -> list[str]:
@@ -358,7 +364,7 @@ class RunConfig(_Spec):
             raise ValueError("give either 'emissions' (an inventory table) or 'emissions_grid' (a raster), not both")
         if self.uncertainty is not None:
             for realm, ens in self.uncertainty.ensembles.items():
-                unknown = [m for m in ens.members if m != "coefficients" and m not in self.fluxes]
+                unknown = [m for m in ens.members if m not in ("coefficients", "stock_change") and m not in self.fluxes]
                 if unknown:
                     raise ValueError(f"uncertainty.ensembles.{realm}: members {unknown} are neither 'coefficients' "
                                      f"nor entries under 'fluxes' ({sorted(self.fluxes)})")
@@ -455,7 +461,10 @@ def _format_errors(exc: ValidationError, source: Path) -> str:
             lines.append(f"  - missing key '{key}'. Fix: add it to the config")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  - '{key}' = {err.get('input')!r}: {msg}")
+            if err["type"] == "value_error" and isinstance(err.get("input"), dict):  # a whole section's check
+                lines.append(f"  - {key or 'config'}: {msg}")
+            else:
+                lines.append(f"  - '{key}' = {err.get('input')!r}: {msg}")
     return "\n".join(lines)
 
 

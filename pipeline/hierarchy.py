@@ -59,13 +59,14 @@ def check_members(members_eco: pd.DataFrame, parents_land_eco: pd.DataFrame, lev
 def composite_budgets(budget: pd.DataFrame, composites: list[CompositeSpec]) -> pd.DataFrame:
     """One budget row per composite: sums of its members (emissions missing if any member's is)."""
     b = budget.set_index("region_id")
-    sums = [c for c in b.columns if c.endswith(("_MtCO2", "_km2")) or c == "population"]
+    sums = [c for c in b.columns if c.endswith(("_MtCO2", "_MtCO2e", "_km2")) or c == "population"]
     rows = []
     for comp in composites:
         part = b.loc[comp.members]
         row = {"composite_id": comp.id, "composite": comp.name, "members": " ".join(comp.members)}
         for col in sums:
-            row[col] = part[col].sum(min_count=len(part)) if col in ("emissions_MtCO2", "net_MtCO2", "population") else part[col].sum()
+            whole = col in ("emissions_MtCO2", "net_MtCO2", "net_all_MtCO2e", "population")
+            row[col] = part[col].sum(min_count=len(part)) if whole else part[col].sum()
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:

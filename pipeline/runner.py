@@ -35,9 +35,10 @@ from .io.rasters import to_cog, write_map_lazily
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
-from .labels import UNALLOCATED, region_labels, resolve_overlaps
+from .labels import UNALLOCATED, polygonal, region_labels, resolve_overlaps
 from .load import load, match_regions
 from .report import write_report
+from .report_html import write_html_report
 from .sinks import compute_sinks
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
@@ -103,6 +104,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         sc = cfg.sinks.terrestrial.stock_change
         old = layers["landcover_earlier"]
         earlier, old_counts = classify(old, inputs.earlier_scheme, old.attrs.get("nodata"), inputs.scheme)
+        if "habitats" in layers:  # the habitat map holds for both epochs: no made-up transitions
+            earlier = overlay(earlier, hab_eco)
         categorical["landcover_earlier"] = (old_counts, inputs.earlier_scheme, sc.earlier.scheme or cfg.landcover.scheme,
                                             old)
         stock = {"earlier": earlier, "densities": inputs.densities, "years": (sc.earlier.year, cfg.landcover.year)}
@@ -112,7 +115,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                                          layers[key].attrs.get("nodata"), inputs.scheme)
         categorical[key] = (scen_counts, inputs.scenario_schemes[scen.name], scen.scheme or cfg.landcover.scheme,
                             layers[key])
-        layers[key] = scen_eco
+        layers[key] = overlay(scen_eco, hab_eco) if "habitats" in layers else scen_eco
     fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
@@ -127,20 +130,24 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     timings["prepare_s"] = time.perf_counter() - t0
     max_density = max(PLAUSIBLE_ABS_MAX.values()) + float(inputs.coefficients[["central", "low", "high"]].abs().max().max())
     n_eco = len(inputs.scheme.ecosystems)
-    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()
-            if not (nearest and k == "regions")}
     if nearest:  # nearest-region zones take sea pixels only: land pixels stay with the land polygons
         ocean = np.array([r == "ocean" for r in inputs.scheme.ecosystem_realm] + [False, False])
         is_sea = xr.apply_ufunc(lambda e: ocean[e], eco, dask="parallelized", output_dtypes=[bool])
-        sums["regions"] = (
-            aggregate(eco.where(is_sea, -1).astype(np.int16), [removal, emission], area, labels, grid, n_eco,
-                      max_density)
-            + aggregate(eco.where(~is_sea, -1).astype(np.int16), [removal, emission], area,
-                        label_sets["regions_land"], grid, n_eco, max_density))
+
+    def by_region(cls, dens, n_cls, bound=max_density):
+        """Sums per (region, class) on the regions' labels (sea pixels on the nearest zones, land pixels
+        on the land polygons, when the zones are built by nearest distance)."""
+        if not nearest:
+            return aggregate(cls, dens, area, labels, grid, n_cls, bound)
+        return (aggregate(cls.where(is_sea, -1), dens, area, labels, grid, n_cls, bound)
+                + aggregate(cls.where(~is_sea, -1), dens, area, label_sets["regions_land"], grid, n_cls, bound))
+
+    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()
+            if k != "regions"}
+    sums["regions"] = by_region(eco, [removal, emission], n_eco)
     if "emissions_grid" in layers:  # emissions summed per region over the pixels with land cover, same pass
-        sums["emissions_grid"] = aggregate(xr.where(eco >= 0, 0, -1).astype(np.int16),
-                                           [emission_density(layers["emissions_grid"])], area, labels, grid, 1,
-                                           max_density=1e7)
+        sums["emissions_grid"] = by_region(xr.where(eco >= 0, 0, -1).astype(np.int16),
+                                           [emission_density(layers["emissions_grid"])], 1, bound=1e7)
     if cfg.uncertainty is not None:  # alternative flux products of a realm's ensemble, in the same pass
         for realm, ens in cfg.uncertainty.ensembles.items():
             spec = getattr(cfg.sinks, realm)
@@ -149,13 +156,11 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                 if name in fluxes and name != own:
                     alt = compute_sinks(eco, inputs.scheme, inputs.coefficients, _only_flux(cfg.sinks, realm, name),
                                         fluxes)[realm]
-                    sums[f"ens:{realm}:{name}"] = aggregate(eco, [alt.removal, alt.emission], area, labels, grid, n_eco,
-                                                            max_density)
+                    sums[f"ens:{realm}:{name}"] = by_region(eco, [alt.removal, alt.emission], n_eco)
     for scen in cfg.land_use_scenarios:  # areas of each scenario land cover, in the same pass
-        sums[f"scenario:{scen.name}"] = aggregate(layers[f"scenario:{scen.name}"], [], area, labels, grid, n_eco)
+        sums[f"scenario:{scen.name}"] = by_region(layers[f"scenario:{scen.name}"], [], n_eco)
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
-        sums["transitions"] = aggregate(transition_class(eco, earlier, n_eco), [], area, labels, grid,
-                                        (n_eco + 1) * n_eco)
+        sums["transitions"] = by_region(transition_class(eco, earlier, n_eco), [], (n_eco + 1) * n_eco)
     # the nation, summed directly over the pixels: regions + unallocated must equal it (DESIGN 4)
     pixel_total = ((removal - emission) * area).where(eco >= 0).sum().data
 
@@ -228,7 +233,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             t_mc = time.perf_counter()
             flux_totals = {tuple(k.split(":")[1:]): (v[:, :, 1] - v[:, :, 2]).sum(axis=1)
                            for k, v in sums_np.items() if k.startswith("ens:")}
-            mc = inputs_from_run(cfg, region_eco, budget, inputs.coefficients, flux_totals,
+            mc = inputs_from_run(cfg, region_eco, budget, nat_ccus, inputs.coefficients, flux_totals,
                                  extra_tables.get("transitions"), inputs.density_table, inputs.non_co2, inputs.inorganic)
             u = cfg.uncertainty
             extra_tables["uncertainty"] = summarise(simulate(mc, u.draws, u.seed, u.distribution), mc)
@@ -267,6 +272,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "timings_s": timings,
         })
         write_report(tmp)
+        write_html_report(tmp)
     return RunResult(target, region_eco, budget, bal, qa_out, timings)
 
 
@@ -297,7 +303,9 @@ def _with_nearest_zones(regions: gpd.GeoDataFrame, cfg: RunConfig) -> gpd.GeoDat
 
     zoned = attach_nearest(regions.to_crs(cfg.grid.crs), cfg.regions.offshore_km, spacing_m=cfg.grid.resolution / 2)
     out = regions.copy()
-    out["allocation"] = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs).values
+    back = gpd.GeoSeries(zoned["allocation"].values, crs=cfg.grid.crs).to_crs(regions.crs)
+    out["allocation"] = [g if g.is_valid else polygonal(shapely.make_valid(g)) for g in back]  # projection artefacts
+    out["allocation"] = gpd.GeoSeries(out["allocation"].values, crs=regions.crs).values
     out["offshore_km2"] = zoned["offshore_km2"].values
     return out
 
@@ -436,6 +444,12 @@ def _check_after_compute(counts: dict, categorical: dict, inputs, lc: xr.DataArr
     if int(qa["nodata_px"]) + int(qa["unknown_px"]) == int(np.prod(lc.shape)):
         raise InputError(f"{lc_path}: every pixel on the analysis grid is nodata (nodata = {nodata}). Fix: check that "
                          "the raster covers the regions and that its nodata value is right")
+    if int(qa.get("stock_change_terrestrial_px", 0)):
+        if int(qa["stock_change_earlier_nodata_px"]) == int(qa["stock_change_terrestrial_px"]):
+            sc = cfg.sinks.terrestrial.stock_change
+            raise InputError(f"{sc.earlier.path}: the earlier land cover has no data on any of the "
+                             f"{int(qa['stock_change_terrestrial_px'])} terrestrial pixels (all nodata or outside the "
+                             "raster). Fix: check the file, its nodata value and its extent")
     for realm in REALMS:
         spec = getattr(cfg.sinks, realm)
         if spec.method != "flux":

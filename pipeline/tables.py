@@ -111,7 +111,7 @@ def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.nda
         raise UnitError(f"{path}: column 'units': {exc}") from None
     out = df.copy()
     for col in ("central", "low", "high"):
-        out[col] = pd.to_numeric(out[col], errors="raise") * factor
+        out[col] = _numeric(out[col], path, col) * factor
     out["units"] = "g C m-2"
     out = out[out["pool"].isin(pools)]
     dens = np.zeros(len(scheme.ecosystems))
@@ -150,8 +150,8 @@ def read_non_co2(path: Path) -> pd.DataFrame:
         factors.append(f)
     out["gas"] = gases
     for col in ("central", "low", "high"):
-        out[col] = pd.to_numeric(out[col], errors="raise") * np.array(factors)
-    out["share"] = pd.to_numeric(out["share"], errors="raise").fillna(1.0) if "share" in out else 1.0
+        out[col] = _numeric(out[col], path, col) * np.array(factors)
+    out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
     if ((out["share"] < 0) | (out["share"] > 1)).any():
         raise InputError(f"{path}: column 'share' must lie between 0 and 1")
     out["units"] = [f"g {g} m-2 yr-1" for g in gases]
@@ -168,8 +168,8 @@ def read_inorganic(path: Path) -> pd.DataFrame:
     except UnitError as exc:
         raise UnitError(f"{path}: column 'units': {exc}") from None
     for col in ("central", "low", "high"):
-        out[col] = pd.to_numeric(out[col], errors="raise") * factor
-    out["share"] = pd.to_numeric(out["share"], errors="raise").fillna(1.0) if "share" in out else 1.0
+        out[col] = _numeric(out[col], path, col) * factor
+    out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
     out["units"] = "g C m-2 yr-1"
     return out
 
@@ -190,7 +190,7 @@ def read_coefficients(path: Path) -> pd.DataFrame:
     factor = df["units"].map(density_factor)
     out = df.copy()
     for col in ("central", "low", "high"):
-        out[col] = pd.to_numeric(out[col], errors="raise") * factor
+        out[col] = _numeric(out[col], path, col) * factor
     out["units"] = "g C m-2 yr-1"
     dup = out.duplicated(["realm", "ecosystem", "flux"])
     if dup.any():
@@ -255,8 +255,23 @@ def read_region_table_years(path: Path, region_field: str, value_field: str, yea
         raise InputError(f"{path}: no rows for year(s) {lacking} in the {what} table; years present: {have}. "
                          "Fix: set 'balance.years' to years the table has")
     sel = df[df[year_field].isin(years)]
-    wide = sel.pivot_table(index=year_field, columns=sel[region_field].astype(str), values=value_field, aggfunc="sum")
+    dup = sel[sel.duplicated([year_field, region_field])]
+    if not dup.empty:
+        raise InputError(f"{path}: region(s) {sorted(set(dup[region_field]))} appear more than once in a year of the "
+                         f"{what} table. Fix: one row per region and year")
+    values = _numeric(sel[value_field], path, value_field)
+    wide = sel.assign(**{value_field: values}).pivot(index=year_field, columns=region_field, values=value_field)
     return wide.reindex(years)
+
+
+def _numeric(col: pd.Series, path: Path, name: str) -> pd.Series:
+    """A column as numbers; text that is not a number is an error naming the column and the values."""
+    out = pd.to_numeric(col, errors="coerce")
+    bad = col[out.isna() & col.notna()]
+    if not bad.empty:
+        raise InputError(f"{path}: column '{name}' holds values that are not numbers: {sorted(set(map(str, bad)))[:5]}. "
+                         "Fix: write plain numbers (a dot as decimal separator), or leave the cell empty for missing")
+    return out
 
 
 def read_ccus(path: Path) -> pd.DataFrame:
@@ -265,6 +280,7 @@ def read_ccus(path: Path) -> pd.DataFrame:
     df = _read_csv(path, ["year", "region", "ccus_MtCO2"], "CCUS", dtype={"region": str})
     df = df.copy()
     df["region"] = df["region"].fillna("national")
-    if (pd.to_numeric(df["ccus_MtCO2"], errors="coerce") < 0).any():
+    df["ccus_MtCO2"] = _numeric(df["ccus_MtCO2"], path, "ccus_MtCO2").fillna(0.0)
+    if (df["ccus_MtCO2"] < 0).any():
         raise InputError(f"{path}: column 'ccus_MtCO2' must be >= 0 (capture, Mt CO2 yr-1)")
     return df

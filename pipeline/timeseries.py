@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .balance import national_emissions
 from .budgets import budgets
 
 
@@ -38,11 +39,11 @@ def budgets_by_year(region_eco: pd.DataFrame, regions, emissions: pd.DataFrame, 
         b = budgets(region_eco, regions, emissions.loc[year].dropna(), year, pop, inorganic, non_co2, reg_ccus)
         b.insert(0, "year", year)
         frames.append(b)
-        e = b["emissions_MtCO2"].sum(min_count=1)
+        e = national_emissions(b)
         s = b["sink_total_MtCO2"].sum()
         c = b["ccus_MtCO2"].sum() + nat_ccus
         row = {"year": year, "emissions_MtCO2": e, "sink_total_MtCO2": s, "ccus_MtCO2": c,
-               "net_MtCO2": e - s - c, "sink_offset_pct": 100 * s / e if e else np.nan,
+               "net_MtCO2": e - s - c, "sink_offset_pct": 100 * s / e if e and np.isfinite(e) else np.nan,
                "regions_missing_emissions": int(b.loc[b["region_id"] != "unallocated", "emissions_MtCO2"].isna().sum())}
         if "non_co2_MtCO2e" in b:
             row["non_co2_MtCO2e"] = b["non_co2_MtCO2e"].sum()

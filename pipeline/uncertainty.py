@@ -21,18 +21,18 @@ Emissions and CCUS are taken as given (inventory uncertainty is not drawn).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .tables import REALMS
-from .units import CO2_PER_C, gwp100, km2_to_m2
+from .units import CO2_PER_C, G_PER_MG, MG_PER_MT, gwp100, km2_to_m2
 
 #: z of the 95th percentile of a normal distribution (low/high are read as 5th/95th percentiles).
 Z95 = 1.6448536269514722
-#: g -> Mt
-G_PER_MT = 1e12
+#: g per Mt (from the units module's g -> Mg -> Mt)
+G_PER_MT = G_PER_MG * MG_PER_MT
 
 
 @dataclass
@@ -60,7 +60,7 @@ class MonteCarloInputs:
     non_co2: pd.DataFrame | None = None  # ecosystem, gas, central, low, high [g gas m-2 yr-1], share
     inorganic: pd.DataFrame | None = None  # realm, ecosystem, central, low, high [g C m-2 yr-1], share
     gwp_set: str = "AR6"
-    extra: dict = field(default_factory=dict)
+    national_ccus_Mt: float = 0.0  # CCUS not attributed to a region
 
 
 def draw(rng: np.random.Generator, central, low, high, n: int, distribution: str) -> np.ndarray:
@@ -140,7 +140,8 @@ def simulate(mc: MonteCarloInputs, draws: int, seed: int, distribution: str) -> 
         out["net_all_MtCO2e"] = out["net_MtCO2"] + extra
     # the nation's net as the balance sums it: the inventory's emissions (regions that have one)
     # minus every sink (regions and unallocated) minus CCUS
-    e_nat = np.nansum(mc.emissions_Mt) - mc.ccus_Mt.sum()
+    e_nat = ((np.nansum(mc.emissions_Mt) if np.isfinite(mc.emissions_Mt).any() else np.nan)
+             - mc.ccus_Mt.sum() - mc.national_ccus_Mt)
     out["nation:net_MtCO2"] = e_nat - total.sum(axis=1)
     if "net_all_MtCO2e" in out:
         out["nation:net_all_MtCO2e"] = out["nation:net_MtCO2"] + extra.sum(axis=1)
@@ -204,7 +205,7 @@ def stock_change_member(transitions: pd.DataFrame, density_table: pd.DataFrame, 
     """The stock-difference sink as a member: linear in the densities D_e (summed over pools, pools of one
     ecosystem drawn together), sink = sum_e D_e x c_e with c_e the signed area flow into ecosystem e per
     year (area gained as a later ecosystem minus area lost as an earlier one, on terrestrial later pixels)."""
-    tr = transitions[(transitions["from_ecosystem"] != "no data") & transitions["to_ecosystem"].isin(terrestrial)]
+    tr = transitions[transitions["from_ecosystem"].isin(terrestrial) & transitions["to_ecosystem"].isin(terrestrial)]
     dt = float(tr["to_year"].iloc[0] - tr["from_year"].iloc[0]) if len(tr) else 1.0
     flow = km2_to_m2(tr.pivot_table(index="region_id", columns="to_ecosystem", values="area_km2", aggfunc="sum")
                      .reindex(region_ids).fillna(0.0)) / dt
@@ -216,7 +217,7 @@ def stock_change_member(transitions: pd.DataFrame, density_table: pd.DataFrame, 
     return Member("stock_change", rates=dens[dens["ecosystem"].isin(ecos)], areas_m2=c)
 
 
-def inputs_from_run(cfg, region_eco: pd.DataFrame, budget: pd.DataFrame, coeffs: pd.DataFrame,
+def inputs_from_run(cfg, region_eco: pd.DataFrame, budget: pd.DataFrame, national_ccus: float, coeffs: pd.DataFrame,
                     flux_totals: dict[tuple[str, str], np.ndarray], transitions: pd.DataFrame | None,
                     density_table: pd.DataFrame | None, non_co2: pd.DataFrame | None,
                     inorganic: pd.DataFrame | None) -> MonteCarloInputs:
@@ -239,7 +240,7 @@ def inputs_from_run(cfg, region_eco: pd.DataFrame, budget: pd.DataFrame, coeffs:
         names_ = ens.members if ens else [own if spec.method != "coefficient" else "coefficients"]
         sd = ens.relative_sd if ens else 0.2
         realm_sink = (region_eco[region_eco["realm"] == realm].groupby("region_id")["sink_MgC_yr"].sum()
-                      .reindex(region_ids).fillna(0.0).to_numpy() * 1e6)  # Mg -> g
+                      .reindex(region_ids).fillna(0.0).to_numpy() * G_PER_MG)
         out = []
         for name in names_:
             if name == "coefficients":
@@ -252,5 +253,8 @@ def inputs_from_run(cfg, region_eco: pd.DataFrame, budget: pd.DataFrame, coeffs:
                 out.append(Member(name, totals_g=flux_totals[(realm, name)], relative_sd=sd))
         members[realm] = out
     ccus = budget["ccus_MtCO2"].to_numpy(dtype=float)
+    if non_co2 is not None and "when_absent" in non_co2:  # as the central estimate (non_co2_table)
+        mapped = set(region_eco.loc[region_eco["area_km2"] > 0, "ecosystem"])
+        non_co2 = non_co2[~non_co2["when_absent"].isin(mapped)]
     return MonteCarloInputs(region_ids, names, areas, members, budget["emissions_MtCO2"].to_numpy(dtype=float),
-                            ccus, non_co2, inorganic, cfg.non_co2.gwp if cfg.non_co2 else "AR6")
+                            ccus, non_co2, inorganic, cfg.non_co2.gwp if cfg.non_co2 else "AR6", national_ccus)

@@ -246,6 +246,11 @@ def m2_to_km2(m2):
     return m2 / 1.0e6
 
 
+def Mt_to_t(mt):
+    """Convert a mass in Mt to t (= Mg)."""
+    return mt * MG_PER_MT
+
+
 def km2_to_m2(km2):
     """Convert an area in km2 to m2."""
     return km2 * 1.0e6

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-#: t CO2 per Mt CO2.
-T_PER_MT = 1e6
+from .units import Mt_to_t
 
 
 def annuity_factor(rate: float, years: int) -> float:
@@ -16,4 +15,4 @@ def annuity_factor(rate: float, years: int) -> float:
 
 def value_per_year(sink_MtCO2: float, price_per_tCO2: float) -> float:
     """Value of a sink of ``sink_MtCO2`` Mt CO2 yr-1 at ``price_per_tCO2`` per t CO2, per year."""
-    return sink_MtCO2 * T_PER_MT * price_per_tCO2
+    return Mt_to_t(sink_MtCO2) * price_per_tCO2

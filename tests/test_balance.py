@@ -136,3 +136,19 @@ def test_region_missing_from_inventory_is_missing_not_zero(tmp_path):
     (case / "emissions.csv").write_text("year,code,co2\n2021,1,6.0\n")
     b = run(cfg, tmp_path / "out").budgets.set_index("region_id")
     assert np.isnan(b.loc["2", "emissions_MtCO2"]) and np.isnan(b.loc["2", "net_MtCO2"])
+
+
+def test_ccus_table_with_text_is_a_clear_error(tmp_path, capsys):
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "ccus.csv").write_text("year,region,ccus_MtCO2\n2021,,about 3\n")
+    cfg = _edit(cfg, lambda d: d.update(balance={"ccus": "ccus.csv"}))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    assert "column 'ccus_MtCO2' holds values that are not numbers: ['about 3']" in capsys.readouterr().err
+
+
+def test_flux_key_with_coefficient_method_is_refused(tmp_path, capsys):
+    case = tmp_path / "case"
+    cfg = _edit(tiny_case(case), lambda d: d["sinks"].update(terrestrial={"method": "coefficient", "flux": "nep"}))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "the method is 'coefficient', which ignores them" in capsys.readouterr().err

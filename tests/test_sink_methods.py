@@ -31,8 +31,8 @@ def _table(result, name):
 
 
 # --- stock change ----------------------------------------------------------------------------
-#: Earlier (t1 = 2010) land cover: 3 = grassland. (0,0) lake -> forest; (1,1) grassland -> forest
-#: (split half West, half East); (2,2) nodata at t1 only; (0,3) forest -> lake (leaves the land).
+#: Earlier (t1 = 2010) land cover: 3 = grassland. (0,0) lake -> forest and (0,3) forest -> lake cross the
+#: realm boundary; (1,1) grassland -> forest (split half West, half East); (2,2) nodata at t1 only.
 EARLIER = np.array([[2, 1, 1, 1],
                     [1, 3, 2, 2],
                     [1, 1, 9, 1],
@@ -71,14 +71,15 @@ def _stock_case(tmp_path, pools=None) -> Path:
 def test_stock_change__hand_computed(tmp_path):
     result = run(_stock_case(tmp_path), tmp_path / "out")
     t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
-    # lake -> forest: (20,000 - 0) g C m-2 / 10 yr = 2,000 g C m-2 yr-1 on 1 km2 (West) = 2,000 Mg C yr-1
-    # grassland -> forest: (20,000 - 8,500) / 10 = 1,150 g C m-2 yr-1 on 0.5 km2 each side = 575 Mg C yr-1
-    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(2000 + 575, rel=1e-9)
+    # grassland -> forest: (20,000 - 8,500) g C m-2 / 10 yr = 1,150 g C m-2 yr-1 on 0.5 km2 each side = 575 Mg C yr-1
+    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(575, rel=1e-9)
     assert t.loc[("2", "forest"), "removal_MgC_yr"] == pytest.approx(575, rel=1e-9)
     assert t.loc[("1", "forest"), "emission_MgC_yr"] == 0
     # the rule for a pixel with no data in the earlier epoch: no stock change, and counted
     assert result.qa["stock_change_earlier_nodata_px"] == 1
-    # forest -> lake leaves the terrestrial realm: no terrestrial stock change (counted as changed below)
+    # lake -> forest (0,0) and forest -> lake (0,3) cross the realm boundary: no terrestrial stock
+    # change either way (the other realm's stock is not defined), and counted
+    assert result.qa["stock_change_realm_crossing_px"] == 2
     assert t.loc[("2", "open_water"), "removal_MgC_yr"] == pytest.approx(3 * 10.0)  # lake burial coefficient only
 
 
@@ -105,8 +106,8 @@ def test_stock_change__pools_are_selectable(tmp_path):
     """Soil only: forest 75 Mg C ha-1 and grassland 80 (given as 8 kg C m-2)."""
     result = run(_stock_case(tmp_path, pools=["soil"]), tmp_path / "out")
     t = result.region_ecosystem.set_index(["region_id", "ecosystem"])
-    # lake -> forest: 7,500 g / 10 yr = 750 on 1 km2; grassland -> forest: (7,500 - 8,000)/10 = -50 on 0.5 km2
-    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(750, rel=1e-9)
+    # grassland -> forest: (7,500 - 8,000) g / 10 yr = -50 g C m-2 yr-1 on 0.5 km2: an emission of 25 Mg C yr-1
+    assert t.loc[("1", "forest"), "removal_MgC_yr"] == pytest.approx(0, abs=1e-9)
     assert t.loc[("1", "forest"), "emission_MgC_yr"] == pytest.approx(25, rel=1e-9)
 
 
@@ -329,3 +330,49 @@ def test_per_pixel_totals_on_a_geographic_grid_keep_their_mass(tmp_path):
     result = run(_edit(cfg, edit), tmp_path / "out")
     got = result.region_ecosystem.query("region_id == '1'")["sink_MgC_yr"].sum()
     assert got == pytest.approx(4e6, rel=5e-3)  # 4 Tg C = 4e6 Mg C
+
+
+def test_paddy_share_of_cropland_only_without_a_paddy_class(tmp_path):
+    """A factor row with when_absent=rice_paddy (the paddy share of cropland) is dropped when the land
+    cover maps rice paddies: paddies are never counted twice. Code 5 = rice paddy on pixel (2,0) (West)."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.copy()
+    codes[2, 0] = 5
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("5,Paddy,rice_paddy,terrestrial\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("terrestrial,rice_paddy,removal,0,0,0,g C m-2 yr-1,test,t\n")
+    (case / "non_co2.csv").write_text(
+        "ecosystem,gas,central,low,high,units,season_days,share,when_absent,evidence,source\n"
+        "rice_paddy,CH4,10,10,10,g CH4 m-2 yr-1,,1,,test,t\n"
+        "forest,CH4,10,10,10,g CH4 m-2 yr-1,,0.5,rice_paddy,test,share of another class standing in for paddies\n")
+    result = run(_edit(cfg, lambda d: d.update(non_co2={"factors": "non_co2.csv"})), tmp_path / "out")
+    nc = _table(result, "non_co2")
+    assert set(nc["ecosystem"]) == {"rice_paddy"}
+    assert nc["emission_t_yr"].sum() == pytest.approx(1e6 * 10 / 1e6)  # 1 km2 x 10 g CH4 m-2 = 10 t
+
+
+def test_nearest_zones_take_sea_only_for_every_sum(tmp_path):
+    """With offshore_km, a land pixel outside every region stays unallocated in every table, not only the
+    sink table: here the gridded emissions of the east half of land pixel (3,1) (0.5 km2)."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.copy()
+    codes[3, 2:] = 4
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("4,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,20,20,20,g C m-2 yr-1,test,t\n")
+    write_tif(case / "fossil.tif", np.full(codes.shape, 1.0, dtype="float32"))
+
+    def edit(d):
+        d["regions"]["offshore_km"] = 10
+        del d["emissions"]
+        d["emissions_grid"] = {"path": "fossil.tif", "units": "t CO2 yr-1 per pixel"}
+    b = run(_edit(cfg, edit), tmp_path / "out").budgets.set_index("region_id")
+    # unallocated: the land half-pixel only (0.5 t); the sea pixels went to East (1.875) and West (0.125)
+    assert b.loc["unallocated", "emissions_MtCO2"] == pytest.approx(0.5 * MT, rel=1e-6)
+    assert b.loc["2", "emissions_MtCO2"] == pytest.approx((7.5 + 1.875) * MT, rel=1e-6)

@@ -92,3 +92,10 @@ def test_sample_run_has_intervals(sample_run):
     # the central estimate of the balance lies inside the 5-95 % interval
     central = sample_run.balance.set_index("item").loc["sink_total", "value"]
     assert row["p05"] < central < row["p95"]
+
+
+def test_nation_net_includes_national_ccus():
+    mc = _case()
+    mc.national_ccus_Mt = 100.0
+    sims = simulate(mc, 1000, seed=1, distribution="uniform")
+    np.testing.assert_allclose(sims["nation:net_MtCO2"], 15.0 - sims["sink_total_MtCO2"].sum(axis=1) - 100.0)

@@ -26,6 +26,9 @@ def non_co2_table(region_eco: pd.DataFrame, factors: pd.DataFrame, gwp_set: str)
             "emission_t_yr", "gwp100", "emission_MtCO2e", "source"]
     if factors is None or factors.empty:
         return pd.DataFrame(columns=cols)
+    if "when_absent" in factors:  # e.g. a paddy share of cropland, only where no paddy class is mapped
+        mapped = set(region_eco.loc[region_eco["area_km2"] > 0, "ecosystem"])
+        factors = factors[~factors["when_absent"].isin(mapped)]
     f = factors[["ecosystem", "gas", "central", "share", "source"]].rename(columns={"central": "rate_g_m2_yr"})
     out = region_eco[["region_id", "region", "ecosystem", "area_km2"]].merge(f, on="ecosystem", how="inner")
     grams = km2_to_m2(out["area_km2"]) * out["share"] * out["rate_g_m2_yr"]

@@ -34,23 +34,28 @@ def stock_change(eco: xr.DataArray, earlier: xr.DataArray, scheme: Scheme, densi
     and ``e2`` a pixel's ecosystem at t1 and t2. A stock gain is removal, a loss emission; the same
     densities at both epochs capture land-cover change only, not growth within a class.
 
-    Rules: the pixel belongs to its t2 ecosystem, and must be terrestrial at t2. Where the earlier
-    epoch has no data (nodata, unknown code, outside its raster) the pixel gets no stock change and
-    is counted in ``qa["stock_change_earlier_nodata_px"]``. Ecosystems of other realms hold no
-    terrestrial stock (density 0): water turned to forest gains the forest's whole stock.
+    Rules: the pixel belongs to its t2 ecosystem. Stock change is counted where the pixel is
+    terrestrial at both epochs; where the earlier epoch has no data (nodata, unknown code, outside
+    its raster) the pixel gets none and is counted in ``qa["stock_change_earlier_nodata_px"]``.
+    Pixels crossing the realm boundary (land flooded by a reservoir, water turned to land) get none
+    either, in both directions alike, and are counted in ``qa["stock_change_realm_crossing_px"]``:
+    the terrestrial stock of the other realm is not defined here.
     """
     dens = np.concatenate([densities, [0.0, 0.0]])  # indices -1, -2 (nodata, unknown) read 0
     dt = float(t2 - t1)
 
     def rate(e2: np.ndarray, e1: np.ndarray) -> np.ndarray:
-        r = (dens[e2] - dens[e1]) / dt
-        return np.where(e1 >= 0, r, 0.0)
+        return (dens[e2] - dens[e1]) / dt
 
     land = in_realm(eco, scheme, "terrestrial")
-    dc = xr.apply_ufunc(rate, eco, earlier, dask="parallelized", output_dtypes=[np.float64]).where(land, 0.0)
+    land_before = in_realm(earlier, scheme, "terrestrial")
+    counted = land & land_before
+    dc = xr.apply_ufunc(rate, eco, earlier, dask="parallelized", output_dtypes=[np.float64]).where(counted, 0.0)
     no_earlier = land & (earlier < 0)
-    changed = land & (earlier >= 0) & (earlier != eco)
-    qa = {"stock_change_earlier_nodata_px": no_earlier.data.sum(), "stock_change_changed_px": changed.data.sum()}
+    crossing = (eco >= 0) & (earlier >= 0) & (land != land_before)
+    changed = counted & (earlier != eco)
+    qa = {"stock_change_earlier_nodata_px": no_earlier.data.sum(), "stock_change_changed_px": changed.data.sum(),
+          "stock_change_realm_crossing_px": crossing.data.sum(), "stock_change_terrestrial_px": land.data.sum()}
     return RealmSink("terrestrial", "stock_change", dc.clip(min=0), (-dc).clip(min=0),
                      f"stock difference {t1}-{t2} on land-cover change", qa)
 
@@ -70,9 +75,9 @@ def transition_table(area_m2: np.ndarray, region_ids, region_names: dict, scheme
 
     ``area_m2`` has shape (region, transition class) with classes from :func:`transition_class`.
     Only non-empty transitions are listed; ``from_ecosystem`` is ``no data`` where the earlier
-    epoch has none. ``stock_change_MgC_yr`` = area x (D_to - D_from) / (t2 - t1) on terrestrial
-    (t2) pixels, 0 elsewhere and from no data: the map's rule, so the column sums to the
-    terrestrial sink of the stock-change method.
+    epoch has none. ``stock_change_MgC_yr`` = area x (D_to - D_from) / (t2 - t1) where both
+    epochs are terrestrial, 0 elsewhere and from no data: the map's rule, so the column sums to
+    the terrestrial sink of the stock-change method.
     """
     import pandas as pd
 
@@ -85,7 +90,8 @@ def transition_table(area_m2: np.ndarray, region_ids, region_names: dict, scheme
     terrestrial = np.array([r == "terrestrial" for r in scheme.ecosystem_realm])
     dens = np.concatenate([densities, [0.0]])
     a = area_m2[reg, cls]
-    rate = np.where((e1 < n) & terrestrial[e2], (dens[e2] - dens[e1]) / float(t2 - t1), 0.0)
+    terrestrial_from = np.concatenate([terrestrial, [False]])
+    rate = np.where(terrestrial_from[e1] & terrestrial[e2], (dens[e2] - dens[e1]) / float(t2 - t1), 0.0)
     ids = np.asarray(region_ids)[reg]
     return pd.DataFrame({
         "region_id": ids, "region": [region_names.get(r, r) for r in ids],
