@@ -20,7 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed
+## setup-test: .venv with the test extras, and Debian's chromium (headless screenshots of report.html)
 setup-test: $(VENV)/.installed-test
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## run: set up .venv and run the pipeline on the bundled sample (re-running replaces out/sample)
 run: setup

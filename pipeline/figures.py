@@ -34,6 +34,26 @@ REALM_COLOURS = {"terrestrial": "#4f9d3a", "water": "#3a86c8", "ocean": "#1b4f8a
 REALM_LABELS = {"terrestrial": "terrestrial", "water": "inland water", "ocean": "ocean"}
 
 
+def map_size(extent, max_width: float = 7.0, max_height: float = 6.2, colour_bar: float = 1.3) -> tuple[float, float]:
+    """Figure size [in] of a map of ``extent`` (left, right, bottom, top): the largest that keeps its
+    aspect within ``max_width`` x ``max_height``, plus room for a colour bar and a title."""
+    left, right, bottom, top = extent
+    aspect = (top - bottom) / max(right - left, 1e-9)
+    width = min(max_width, max_height / max(aspect, 1e-9))
+    return width + colour_bar, max(width * aspect, 1.5) + 0.5
+
+
+def _auto(x: float) -> str:
+    """A bar label: 1 decimal from 100 up, 2 from 1, else 3 significant digits; never "-0"."""
+    if not np.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    if abs(x) < 1:
+        return f"{x:.3g}"
+    return f"{x:,.{1 if abs(x) >= 100 else 2}f}"
+
+
 def new_figure(width: float = 8.0, height: float = 4.5) -> Figure:
     """A Figure on an Agg canvas (inches)."""
     fig = Figure(figsize=(width, height), layout="constrained")
@@ -126,7 +146,7 @@ def waterfall_figure(data: pd.DataFrame) -> Figure:
             level = r.top
             if nxt["kind"] == "total" or abs(nxt["bottom"] - level) < 1e-9 * span:
                 ax.plot([i + 0.31, i + 1 - 0.31], [level, level], color="#888888", lw=0.7, ls=":")
-        text = f"{r.value:,.1f}" if r.kind == "total" else f"{r.delta:+,.1f}"
+        text = _auto(r.value) if r.kind == "total" else ("+" if r.delta > 0 else "") + _auto(r.delta)
         ax.annotate(text, (i, max(r.bottom, r.top)), xytext=(0, 3), textcoords="offset points", ha="center",
                     va="bottom", fontsize=8)
     ax.set_xticks(x, [f"{lab}" for lab in data["label"]], rotation=20, ha="right", fontsize=8)
@@ -217,8 +237,7 @@ def sink_map_figure(data: np.ma.MaskedArray, extent, outlines=(), highlight=None
     polygon drawn thick (a regional page's region); ``labels``: (x, y, text) placed on the map.
     """
     left, right, bottom, top = extent
-    aspect = (top - bottom) / max(right - left, 1e-9)
-    fig = new_figure(width, min(max(width * aspect * 0.85, 3.2), 11.0))
+    fig = new_figure(*map_size(extent, max_width=width - 1.3))
     ax = fig.add_subplot()
     lim = density_limits(data)
     clipped = bool(data.count()) and float(np.abs(data).max()) > lim
@@ -259,8 +278,7 @@ def choropleth_figure(data, units: str = MT, title: str = "", width: float = 8.0
     """Filled polygons coloured by ``value``; regions with ``missing`` grey and hatched, labelled
     "no inventory" in the legend and on the map."""
     minx, miny, maxx, maxy = data.total_bounds
-    aspect = (maxy - miny) / max(maxx - minx, 1e-9)
-    fig = new_figure(width, min(max(width * aspect * 0.85, 3.2), 11.0))
+    fig = new_figure(*map_size((minx, maxx, miny, maxy), max_width=width - 1.3))
     ax = fig.add_subplot()
     ok = data[~data["missing"]]
     vals = ok["value"].to_numpy(dtype=float)
@@ -284,11 +302,15 @@ def choropleth_figure(data, units: str = MT, title: str = "", width: float = 8.0
         p = _path(geom)
         if p is not None:
             ax.add_patch(PathPatch(p, facecolor=C_MISSING, edgecolor="#555555", hatch="////", linewidth=0.5))
+    min_area = 0.002 * (maxx - minx) * (maxy - miny)  # no labels on regions too small to hold one
     for r in data.itertuples():
-        pt = r.geometry.representative_point() if r.geometry is not None else None
-        if pt is None or len(data) > 40:
+        if r.geometry is None or r.geometry.is_empty or len(data) > 60:
             continue
-        text = f"{r.region}\nno inventory" if r.missing else f"{r.region}\n{r.value:,.0f}"
+        x0, y0, x1, y1 = r.geometry.bounds
+        if (x1 - x0) * (y1 - y0) < min_area:
+            continue
+        pt = r.geometry.representative_point()
+        text = f"{r.region}\nno inventory" if r.missing else f"{r.region}\n{_auto(r.value)}"
         ax.annotate(text, (pt.x, pt.y), ha="center", va="center", fontsize=6.5,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
     ax.set_xlim(minx, maxx)
@@ -347,20 +369,54 @@ def realm_bars_figure(data: pd.DataFrame, width: float = 8.0) -> Figure:
 
 # --- uncertainty intervals -------------------------------------------------------------------------
 def uncertainty_figure(rows: pd.DataFrame, width: float = 8.0) -> Figure:
-    """5-95 % intervals (lines) and medians (dots) of ``rows`` (columns label, p05, p50, p95,
-    units; one panel per unit, so quantities of different units never share an axis)."""
-    groups = list(rows.groupby("units", sort=False))
-    fig = new_figure(width, max(2.0, 0.34 * len(rows) + 1.0 * len(groups)))
-    axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
-    for ax, (units, g) in zip(axes, groups):
-        y = np.arange(len(g))[::-1]
-        ax.hlines(y, g["p05"], g["p95"], color="#1b4f8a", lw=2.2)
-        ax.scatter(g["p50"], y, color="white", edgecolor="#1b4f8a", zorder=3, s=24)
-        ax.set_yticks(y, g["label"], fontsize=8)
-        ax.set_xlabel(f"[{units}]: 5th-95th percentile, dot = median", fontsize=8)
+    """One strip per quantity (each with its own axis: sinks of tens and net emissions of thousands of
+    Mt never share a scale): the 5-95 % interval (line), the median (dot) and, where ``rows`` has a
+    ``central`` column, the central estimate of the run's tables (black tick). Columns: label, p05,
+    p50, p95, units."""
+    n = len(rows)
+    fig = new_figure(width, 0.62 * n + 0.5)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    for ax, (_, r) in zip(axes, rows.iterrows()):
+        ax.hlines(0, r["p05"], r["p95"], color="#1b4f8a", lw=3)
+        ax.scatter([r["p50"]], [0], color="white", edgecolor="#1b4f8a", zorder=3, s=30)
+        central = r.get("central", np.nan)
+        if central is not None and np.isfinite(central):
+            ax.scatter([central], [0], marker="|", s=160, color="black", zorder=4)
+        ax.set_yticks([0], [f"{r['label']} [{r['units']}]"], fontsize=8)
+        ax.set_ylim(-1, 1)
+        lo, hi = float(min(r["p05"], central if np.isfinite(central) else r["p05"])), float(
+            max(r["p95"], central if np.isfinite(central) else r["p95"]))
+        pad = max(hi - lo, abs(hi) * 0.02, 1e-6) * 0.35
+        ax.set_xlim(lo - pad, hi + pad)
         ax.tick_params(axis="x", labelsize=7)
-        ax.margins(x=0.1, y=0.2)
-        if g[["p05", "p95"]].min().min() < 0 < g[["p05", "p95"]].max().max():
+        ends = ((r["p05"], "right"), (r["p95"], "left")) if r["p95"] - r["p05"] > 1e-9 * max(abs(hi), 1.0) \
+            else ((r["p95"], "left"),)
+        for x, ha in ends:
+            ax.annotate(f"{x:,.1f}", (x, 0), xytext=(-4 if ha == "right" else 4, 0), textcoords="offset points",
+                        ha=ha, va="center", fontsize=7)
+        if lo < 0 < hi:
             ax.axvline(0, color="black", lw=0.5)
-        ax.spines[["top", "right"]].set_visible(False)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+    axes[0].set_title("5th-95th percentile (line), median (dot), central estimate of the tables (tick)",
+                      fontsize=8.5)
+    return fig
+
+
+# --- time series -------------------------------------------------------------------------------------
+def timeseries_figure(by_year: pd.DataFrame, width: float = 8.0) -> Figure:
+    """Emissions, net emission and the sink per year (columns year, emissions_MtCO2, net_MtCO2,
+    sink_total_MtCO2, optional ccus_MtCO2) [Mt CO2 yr-1]."""
+    fig = new_figure(width, 3.4)
+    ax = fig.add_subplot()
+    styles = (("emissions_MtCO2", "emissions", C_SOURCE, "-"), ("net_MtCO2", "net emission", C_TOTAL, "-"),
+              ("sink_total_MtCO2", "net sink", C_SINK, "--"), ("ccus_MtCO2", "CCUS", "#7b5ea7", ":"))
+    for col, label, colour, ls in styles:
+        if col in by_year and by_year[col].notna().any() and not (col == "ccus_MtCO2" and not by_year[col].any()):
+            ax.plot(by_year["year"], by_year[col], marker="o", ms=3, color=colour, ls=ls, label=label)
+    ax.set_ylabel(MT, fontsize=8)
+    ax.set_xticks(by_year["year"], [str(int(y)) for y in by_year["year"]], fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_ylim(bottom=min(0.0, float(np.nanmin(by_year.drop(columns="year").select_dtypes("number").to_numpy()))))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False)
     return fig

@@ -29,11 +29,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import figures as fg
 from .errors import InputError, OutputError
+from .units import CO2_PER_C
 
 log = logging.getLogger("carbon_sink")
 
+MT = "Mt CO2 yr-1"
+MTE = "Mt CO2e yr-1"
 UNALLOCATED = "unallocated"
 #: Ids under which an uncertainty table may give the nation's rows.
 NATION_IDS = ("nation", "national", "all", "total")
@@ -66,6 +68,13 @@ _SUFFIX_UNITS = (("_MtCO2e", "Mt CO2e yr-1"), ("_MtCO2", "Mt CO2 yr-1"), ("per_c
 
 class UnknownRegionError(InputError):
     """``--region NAME`` names no region of the run."""
+
+
+def _fg():
+    """:mod:`pipeline.figures`, imported on first use (matplotlib is not needed to import the package)."""
+    from . import figures
+
+    return figures
 
 
 # --- reading the run directory ------------------------------------------------------------------
@@ -142,7 +151,9 @@ def _e(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _fmt(x, nd: int = 1) -> str:
+def _fmt(x, nd: int | None = 1) -> str:
+    """A number with thousands separators and ``nd`` decimals (``None``: 1 decimal from 100 up, 2 from 1,
+    else 3 significant digits, so small regions' totals do not print as 0.0); ``n/a`` when missing."""
     try:
         if x is None or pd.isna(x):
             return "n/a"
@@ -150,13 +161,20 @@ def _fmt(x, nd: int = 1) -> str:
         return _e(x)
     if isinstance(x, (int, np.integer)):
         return f"{x:,}"
-    return f"{float(x):,.{nd}f}"
+    x = float(x)
+    if nd is None:
+        if x == 0 or abs(x) >= 1:
+            nd = 1 if abs(x) >= 100 else 2
+        else:
+            return f"{x:.3g}"
+    text = f"{x:,.{nd}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no "-0.0"
 
 
-def _q(x, units: str, nd: int = 1) -> str:
+def _q(x, units: str, nd: int | None = None) -> str:
     """A number with its units (``n/a`` without units when missing)."""
     s = _fmt(x, nd)
-    return s if s == "n/a" else f"{s}&nbsp;{_e(units)}"
+    return s if s == "n/a" else f'<span class="nw">{s}&nbsp;{_e(units)}</span>'
 
 
 def units_of(column: str) -> str:
@@ -165,6 +183,11 @@ def units_of(column: str) -> str:
         if column.endswith(suffix):
             return units
     return ""
+
+
+def _u(units) -> str:
+    """Units that never wrap inside a table cell."""
+    return f'<span class="nw">{_e(units)}</span>'
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -181,7 +204,8 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None =
         rc = f' class="{row_classes[k]}"' if row_classes and row_classes[k] else ""
         cells = "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>' for i, c in enumerate(row))
         body.append(f"<tr{rc}>{cells}</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<div class="tw"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            "</table></div>")
 
 
 def _collapsible(summary: str, inner: str, rows: int, limit: int = 25) -> str:
@@ -204,9 +228,9 @@ p.lead{color:#57606a;margin-top:0}.note{color:#57606a;font-size:.88em}
 .card{border:1px solid #d0d7de;border-left:5px solid #2e8b57;border-radius:6px;padding:8px 12px;min-width:150px;
 background:#f6f8fa}.card.em{border-left-color:#b5532a}.card.net{border-left-color:#46505a}
 .card .v{font-size:1.35em;font-weight:bold}.card .u{font-size:.8em;color:#57606a}.card .l{font-size:.85em}
-table{border-collapse:collapse;font-size:.82em;margin:8px 0 14px;width:100%}
+.tw{overflow-x:auto;margin:8px 0 14px}table{border-collapse:collapse;font-size:.82em;width:100%}
 th,td{border-bottom:1px solid #d8dee4;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#eef1f4}td.num,th.num{text-align:right;white-space:nowrap}
+th{background:#eef1f4}td.num,th.num{text-align:right}td.num{white-space:nowrap}.nw{white-space:nowrap}
 tr.unconfirmed td{background:#fff4e5}span.badge{background:#b5532a;color:#fff;border-radius:3px;padding:0 4px;
 font-size:.8em;white-space:nowrap}
 figure{margin:10px 0 18px}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
@@ -328,71 +352,136 @@ def _scenario(manifest: dict) -> tuple[dict, str]:
                 else f"the scenario file {_e(path)} is not on this machine")
 
 
+#: Mass-rate units of published estimates -> factor to Mt CO2 yr-1 (C x 44/12).
+_RATE_FACTORS = {"pg c yr-1": 1000.0 * CO2_PER_C, "gt c yr-1": 1000.0 * CO2_PER_C, "tg c yr-1": CO2_PER_C,
+                 "mt c yr-1": CO2_PER_C, "pg co2 yr-1": 1000.0, "gt co2 yr-1": 1000.0, "tg co2 yr-1": 1.0,
+                 "mt co2 yr-1": 1.0}
+#: Realm of a published sink -> the balance item it compares with.
+_REALM_ITEM = {"terrestrial": "sink_terrestrial", "inland_water": "sink_water", "water": "sink_water",
+               "ocean": "sink_ocean", "total": "sink_total", "all": "sink_total"}
+
+
+def to_MtCO2(value, units: str) -> float:
+    """A published mass rate (e.g. ``0.2 Pg C yr-1``) in Mt CO2 yr-1.
+
+    Raises
+    ------
+    ValueError
+        For units other than {Pg, Gt, Tg, Mt} {C, CO2} yr-1.
+    """
+    key = " ".join(str(units).lower().split())
+    if key not in _RATE_FACTORS:
+        raise ValueError(f"unknown units '{units}' (accepted: Pg/Gt/Tg/Mt C or CO2 yr-1)")
+    return float(value) * _RATE_FACTORS[key]
+
+
 def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
-    """Published figures of ``scenario`` beside the run's national totals.
+    """Published figures of ``scenario`` beside the run's national totals, in Mt CO2 yr-1.
 
     Understood: the seed paper's keys (``ecosystem_sink_2060_GtCO2``, ``ccus_2060_GtCO2``,
     ``national_emissions_<year>_GtCO2``, ``peak_emissions_GtCO2``, ...: a number or ``{low, high[,
-    year]}``, Gt CO2 yr-1), and an optional list ``estimates`` of ``{name, value | low/high, units
-    (Gt or Mt CO2 yr-1), item (a balance.csv item to compare with), year, source}``. Each row:
-    label, year, low, high (Mt CO2 yr-1; equal for a single value), item, assessed (Mt CO2 yr-1 or
-    None) and share_pct (assessed as % of the published figure, one per end of a range), source.
+    year]}`` in Gt CO2 yr-1) and the list ``published_sinks`` (``name, realm, period, low, central,
+    high, units, source``; units such as ``Pg C yr-1``), each compared with the run's sink of that realm.
+    Each row: label, period, low, central, high (Mt CO2 yr-1; central None for a bare range),
+    published (the figure as published, with its units), item (the balance item compared with),
+    assessed (Mt CO2 yr-1, or None), share_pct (assessed as % of the central value, or of each end of
+    a range: share_low_pct uses ``low``), source.
     """
     v = balance.set_index("item")["value"].astype(float)
-    source = str(scenario.get("source", scenario.get("name", "")))
+    default_src = str(scenario.get("source", scenario.get("name", "")))
     rows = []
 
-    def add(label, year, lo, hi, item, src, unit_factor=1000.0):
-        lo, hi = float(lo) * unit_factor, float(hi) * unit_factor
+    def add(label, period, lo, central, hi, published, item, src):
         assessed = float(v[item]) if item and item in v and np.isfinite(v[item]) else None
-        shares = [100.0 * assessed / x if assessed is not None and x else np.nan for x in (lo, hi)]
-        rows.append({"label": label, "year": year, "low": lo, "high": hi, "item": item, "assessed": assessed,
-                     "share_low_pct": shares[0], "share_high_pct": shares[1], "source": src})
+
+        def pct(x):
+            return 100.0 * assessed / x if assessed is not None and x else np.nan
+
+        rows.append({"label": label, "period": "" if period is None else str(period), "low": lo, "central": central,
+                     "high": hi, "published": published, "item": item, "assessed": assessed,
+                     "share_pct": pct(central), "share_low_pct": pct(lo), "share_high_pct": pct(hi), "source": src})
 
     for key, value in scenario.items():
         m = re.fullmatch(r"(.+?)(?:_(\d{4}))?_GtCO2", str(key))
-        if not m:
+        if not m or value is None:
             continue
         stem, year = m.group(1), m.group(2)
         label, item = _SCENARIO_KEYS.get(stem, _SCENARIO_KEYS.get(f"{stem}_{year}", (stem.replace("_", " "), None)))
         if isinstance(value, dict):
-            lo, hi = value.get("low", value.get("value")), value.get("high", value.get("value"))
+            lo, hi, central = value.get("low"), value.get("high"), value.get("central", value.get("value"))
             year = value.get("year", year)
         else:
-            lo = hi = value
-        if lo is None or hi is None:
-            continue
-        if stem.endswith("2060") or "2060" in str(key):
+            lo = hi = None
+            central = value
+        if "2060" in str(key):
             year = year or 2060
-        add(label, year, lo, hi, item, source)
-    for est in scenario.get("estimates", []) or []:
+        nums = [x for x in (lo, central, hi) if x is not None]
+        if not nums:
+            continue
+        text = (f"{central:g}" if central is not None else "") + (
+            f"{' (' if central is not None else ''}{lo:g}-{hi:g}{')' if central is not None else ''}"
+            if lo is not None and hi is not None else "")
+        add(label, year, None if lo is None else lo * 1000.0, None if central is None else central * 1000.0,
+            None if hi is None else hi * 1000.0, f"{text} Gt CO2 yr-1", item, default_src)
+    for est in scenario.get("published_sinks", []) or []:
         if not isinstance(est, dict):
             continue
-        lo, hi = est.get("low", est.get("value")), est.get("high", est.get("value"))
-        if lo is None or hi is None:
+        units = est.get("units", "Pg C yr-1")
+        lo, central, hi = est.get("low"), est.get("central", est.get("value")), est.get("high")
+        try:
+            conv = [None if x is None else to_MtCO2(x, units) for x in (lo, central, hi)]
+        except ValueError:
             continue
-        factor = 1.0 if str(est.get("units", "Gt")).strip().startswith("Mt") else 1000.0
-        add(est.get("name", "estimate"), est.get("year"), lo, hi, est.get("item"), est.get("source", source), factor)
+        realm = str(est.get("realm", "total"))
+        nums = [x for x in (lo, central, hi) if x is not None]
+        if not nums:
+            continue
+        text = (f"{central:g}" if central is not None else "") + (
+            f" ({lo:g} to {hi:g})" if lo is not None and hi is not None else "")
+        add(f"{est.get('name', 'estimate')} ({realm.replace('_', ' ')})", est.get("period", est.get("year")),
+            conv[0], conv[1], conv[2], f"{text.strip()} {units}", _REALM_ITEM.get(realm, "sink_total"),
+            est.get("source", default_src))
     return rows
 
 
-def uncertainty_rows(unc: pd.DataFrame, balance: pd.DataFrame, region_id: str | None = None) -> pd.DataFrame:
-    """Rows of ``tables/uncertainty.csv`` for the nation (or ``region_id``), with a label and units."""
+#: Quantities of tables/uncertainty.csv -> the item of tables/balance.csv holding their central estimate.
+_CENTRAL_ITEM = {"sink_total_MtCO2": "sink_total", "sink_terrestrial_MtCO2": "sink_terrestrial",
+                 "sink_water_MtCO2": "sink_water", "sink_ocean_MtCO2": "sink_ocean", "net_MtCO2": "net_emission",
+                 "net_all_MtCO2e": "net_emission_all", "non_co2_MtCO2e": "non_co2_emission",
+                 "inorganic_sink_MtCO2": "inorganic_sink", "emissions_MtCO2": "emissions"}
+
+
+def uncertainty_rows(unc: pd.DataFrame, balance: pd.DataFrame, region_id: str | None = None,
+                     budgets: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows of ``tables/uncertainty.csv`` for the nation (``region_id`` None) or one region, with a
+    ``label``, ``units`` and the run's ``central`` estimate (from balance.csv for the nation, from the
+    region's row of budgets.csv for a region; NaN when the tables have none)."""
     u = unc.assign(region_id=unc["region_id"].astype(str))
     if region_id is None:
         sel = u[u["region_id"].str.casefold().isin(NATION_IDS)]
     else:
         sel = u[u["region_id"] == str(region_id)]
     sel = sel.dropna(subset=["p05", "p50", "p95"]).copy()
-    bal_units = balance.set_index("item")["units"].to_dict() if "units" in balance else {}
+    bal = balance.set_index("item")
+    bal_units = bal["units"].to_dict() if "units" in bal else {}
 
     def units(r):
-        if "units" in sel and isinstance(r.get("units"), str) and r["units"]:
+        if isinstance(r.get("units"), str) and r["units"]:
             return r["units"]
         return units_of(str(r["quantity"])) or bal_units.get(str(r["quantity"]), "units as in tables/balance.csv")
 
+    def central(q):
+        if region_id is None:
+            item = _CENTRAL_ITEM.get(q, q)
+            return float(bal.loc[item, "value"]) if item in bal.index else np.nan
+        if budgets is not None and q in budgets:
+            row = budgets.loc[budgets["region_id"].astype(str) == str(region_id), q]
+            return float(row.iloc[0]) if len(row) and pd.notna(row.iloc[0]) else np.nan
+        return np.nan
+
     sel["units"] = [units(r) for _, r in sel.iterrows()] if len(sel) else []
     sel["label"] = [_quantity_label(str(q)) for q in sel["quantity"]]
+    sel["central"] = [central(str(q)) for q in sel["quantity"]]
     return sel.reset_index(drop=True)
 
 
@@ -417,17 +506,10 @@ def write_html_report(run_dir: str | Path) -> Path:
         log.warning("report.html: budget.gpkg layer 'regions' could not be read: %s", exc)
     years = data.budgets["emissions_year"].dropna() if "emissions_year" in data.budgets else pd.Series(dtype=float)
     year = f"{int(years.iloc[0])}" if len(years) else "n/a"
-    nav = " ".join(f'<a href="#{sid}">{t}</a>' for sid, t in (
-        ("summary", "Summary"), ("balance", "Balance"), ("maps", "Maps"), ("regions", "Regions"),
-        ("uncertainty", "Uncertainty"), ("comparison", "Comparison"), ("methods", "Methods"),
-        ("provenance", "Provenance")))
-    body = [
-        f"<h1>Carbon-sink budget: {_e(name)}</h1>",
-        f'<p class="lead">{n_regions} regions and the unallocated remainder; emissions of {_e(year)}. '
-        f"Sinks are positive (removal from the atmosphere); totals in Mt CO2 yr-1, densities in g C m-2 yr-1 "
-        f"(1 g C = 44/12 g CO2).</p><nav>{nav}</nav>",
+    sections = [
         _section("summary", "National summary", lambda: _summary(bal, data)),
         _section("balance", "Neutrality balance", lambda: _balance_section(data.balance)),
+        _section("years", "Emissions and net emission by year", lambda: _timeseries_section(data)),
         _section("maps", "Sink density map", lambda: _map_section(data, regions_gdf)),
         _section("net-map", "Net emission by region", lambda: _choropleth_section(data, regions_gdf)),
         _section("regions", "Sinks by realm and region", lambda: _regions_section(data)),
@@ -437,10 +519,18 @@ def write_html_report(run_dir: str | Path) -> Path:
         _section("methods", "Methods, coefficients and sources", lambda: _methods_section(data)),
         _section("provenance", "Provenance", lambda: _provenance_section(data)),
     ]
-    return _write(data.run_dir / "report.html", _page(f"Carbon-sink budget: {name}", "\n".join(body)))
+    short = {"summary": "Summary", "balance": "Balance", "years": "Years", "maps": "Maps", "regions": "Regions",
+             "uncertainty": "Uncertainty", "comparison": "Comparison", "methods": "Methods", "provenance": "Provenance"}
+    nav = " ".join(f'<a href="#{sid}">{label}</a>' for sid, label in short.items()
+                   if any(sec.startswith(f'<section id="{sid}">') for sec in sections))
+    head = [f"<h1>Carbon-sink budget: {_e(name)}</h1>",
+            f'<p class="lead">{n_regions} regions and the unallocated remainder; emissions of {_e(year)}. '
+            "Sinks are positive (removal from the atmosphere); totals in Mt CO2 yr-1, densities in g C m-2 yr-1 "
+            f"(1 g C = 44/12 g CO2).</p><nav>{nav}</nav>"]
+    return _write(data.run_dir / "report.html", _page(f"Carbon-sink budget: {name}", "\n".join(head + sections)))
 
 
-def _card(label: str, value, units: str, cls: str = "", nd: int = 1, text: str | None = None) -> str:
+def _card(label: str, value, units: str, cls: str = "", nd: int | None = None, text: str | None = None) -> str:
     """A key figure: label, the number (or ``text``) and its units."""
     shown = text if text is not None else _fmt(value, nd)
     return (f'<div class="card {cls}"><div class="l">{_e(label)}</div><div class="v">{shown}</div>'
@@ -450,19 +540,19 @@ def _card(label: str, value, units: str, cls: str = "", nd: int = 1, text: str |
 def _summary(bal: pd.DataFrame, data: RunData) -> str:
     v = bal["value"]
     g = v.get
-    cards = [_card("net carbon sink", g("sink_total"), fg.MT), _card("gross removal", g("gross_removal"), fg.MT),
-             _card("gross emission of the sink realms", g("gross_emission"), fg.MT, "em"),
-             _card("CO2 emissions (inventory)", g("emissions"), fg.MT, "em"),
-             _card("net emission", g("net_emission"), fg.MT, "net"),
+    cards = [_card("net carbon sink", g("sink_total"), MT), _card("gross removal", g("gross_removal"), MT),
+             _card("gross emission of the sink realms", g("gross_emission"), MT, "em"),
+             _card("CO2 emissions (inventory)", g("emissions"), MT, "em"),
+             _card("net emission", g("net_emission"), MT, "net"),
              _card("sinks offset", g("sink_offset"), "% of emissions", "net")]
     if "net_emission_all" in v:
-        cards.append(_card("net, all gases", g("net_emission_all"), fg.MTE, "net"))
+        cards.append(_card("net, all gases", g("net_emission_all"), MTE, "net"))
     parts = [f'<div class="cards">{"".join(cards)}</div>']
-    sent = (f"The assessed net sink is {_q(g('sink_total'), fg.MT)} (terrestrial {_q(g('sink_terrestrial'), fg.MT)}, "
-            f"inland water {_q(g('sink_water'), fg.MT)}, ocean {_q(g('sink_ocean'), fg.MT)})")
+    sent = (f"The assessed net sink is {_q(g('sink_total'), MT)} (terrestrial {_q(g('sink_terrestrial'), MT)}, "
+            f"inland water {_q(g('sink_water'), MT)}, ocean {_q(g('sink_ocean'), MT)})")
     if np.isfinite(g("emissions", np.nan)):
-        sent += (f"; against emissions of {_q(g('emissions'), fg.MT)} it leaves a net emission of "
-                 f"{_q(g('net_emission'), fg.MT)} (CCUS {_q(g('ccus'), fg.MT)}).")
+        sent += (f"; against emissions of {_q(g('emissions'), MT)} it leaves a net emission of "
+                 f"{_q(g('net_emission'), MT)} (CCUS {_q(g('ccus'), MT)}).")
     else:
         sent += "; the run has no emission inventory, so no net emission is given."
     parts.append(f"<p>{sent}</p>")
@@ -478,6 +568,7 @@ def _summary(bal: pd.DataFrame, data: RunData) -> str:
 
 
 def _balance_section(balance: pd.DataFrame) -> str:
+    fg = _fg()
     wf = fg.waterfall_data(balance)
     png = fg.png_bytes(fg.waterfall_figure(wf))
     rows = [[_e(r.label), _e(r.kind), _fmt(r.value, 1), _fmt(r.delta if r.kind == "step" else r.value, 1),
@@ -488,6 +579,41 @@ def _balance_section(balance: pd.DataFrame) -> str:
             + _table(["step", "bar", "balance value", "change", "running total", "units"], rows, {2, 3, 4}))
 
 
+def _timeseries_section(data: RunData) -> str | None:
+    by_year = data.table("balance_by_year")
+    if by_year is None or "year" not in by_year or len(by_year) < 2:
+        return None
+    fg = _fg()
+    parts = [_figure(fg.png_bytes(fg.timeseries_figure(by_year)), "emissions and net emission by year",
+                     f"From <code>tables/balance_by_year.csv</code> [{MT}]: emissions of each inventory year against "
+                     "the sink of the run's land cover and fluxes (the same sink every year unless the inputs change).")]
+    trends = data.table("trends", dtype={"region_id": str})
+    if trends is not None and len(trends):
+        cols = [c for c in trends.columns if c.endswith(("_slope_per_yr", "_change_pct"))]
+
+        def unit(c):
+            return f"{units_of(c.rsplit('_slope', 1)[0])} per year" if c.endswith("_slope_per_yr") else "%"
+
+        rows = [[_e(r["region"]), _u(r.get("years", ""))] + [_fmt(r[c], 1) for c in cols] for _, r in trends.iterrows()]
+        heads = ["region", "years"] + [f"{_e(_quantity_label(c.rsplit('_slope', 1)[0].rsplit('_change', 1)[0]))} "
+                                       f"{'trend' if c.endswith('_slope_per_yr') else 'change'} [{_e(unit(c))}]"
+                                       for c in cols]
+        parts.append(_collapsible("Trends (tables/trends.csv)", _table(heads, rows, set(range(2, len(heads)))),
+                                  len(rows), limit=12))
+    return "\n".join(parts)
+
+
+def _resolution(manifest: dict) -> str:
+    """The analysis grid's pixel size with its units (m, or degrees for a geographic grid)."""
+    grid = manifest.get("grid") or {}
+    res = (grid.get("transform") or [None])[0]
+    if res is None:
+        return "n/a"
+    crs = str(grid.get("crs", ""))
+    geographic = "longlat" in crs or "latlong" in crs or crs.upper() in ("EPSG:4326", "EPSG:4490", "OGC:CRS84")
+    return f"{res:g}&nbsp;degree" if geographic else f"{_fmt(res, 0)}&nbsp;m"
+
+
 def _map_crs(data: RunData):
     import rasterio
 
@@ -496,19 +622,19 @@ def _map_crs(data: RunData):
 
 
 def _map_section(data: RunData, regions) -> str:
+    fg = _fg()
     arr, extent, crs = fg.read_map(data.map_path)
     outlines = list(regions.to_crs(crs).geometry) if regions is not None else []
     fig = fg.sink_map_figure(arr, extent, outlines, title="Net carbon sink density, all realms")
-    res = data.manifest.get("grid", {}).get("transform", [None])[0]
     return _figure(fg.png_bytes(fig), "sink density map",
                    f"<code>maps/sink_total.tif</code> (net sink density [g C m-2 yr-1], sink positive; brown = net "
-                   f"source) shown at {arr.shape[1]} x {arr.shape[0]} px"
-                   + (f" (analysis grid {_fmt(res, 0)} m)" if res else "")
+                   f"source) shown at {arr.shape[1]} x {arr.shape[0]} px (analysis grid {_resolution(data.manifest)})"
                    + "; outlines: the regions of <code>budget.gpkg</code> (land and offshore zone). "
                    "The colour scale is clipped at the 98th percentile of |density|.")
 
 
 def _choropleth_section(data: RunData, regions) -> str | None:
+    fg = _fg()
     if regions is None:
         return '<p class="note">budget.gpkg has no readable layer <code>regions</code>: no map.</p>'
     try:
@@ -519,7 +645,7 @@ def _choropleth_section(data: RunData, regions) -> str | None:
     fig = fg.choropleth_figure(ch, title="Net emission = emissions - sinks - CCUS")
     note = ("; hatched grey: no emission inventory (missing, not zero)" if ch["missing"].any() else "")
     return _figure(fg.png_bytes(fig), "net emission by region",
-                   f"Net emission per region [{fg.MT}], from <code>tables/budgets.csv</code>{note}.")
+                   f"Net emission per region [{MT}], from <code>tables/budgets.csv</code>{note}.")
 
 
 def _region_links(data: RunData) -> dict[str, str]:
@@ -533,6 +659,7 @@ def _region_links(data: RunData) -> dict[str, str]:
 
 
 def _regions_section(data: RunData) -> str:
+    fg = _fg()
     b = data.budgets
     png = fg.png_bytes(fg.realm_bars_figure(fg.realm_bars_data(b)))
     cols = ["area_km2", "sink_terrestrial_MtCO2", "sink_water_MtCO2", "sink_ocean_MtCO2", "sink_total_MtCO2",
@@ -554,10 +681,10 @@ def _regions_section(data: RunData) -> str:
             if c.startswith(("emissions", "net")) and pd.isna(x) and rid != UNALLOCATED:
                 cells.append("no inventory")
             else:
-                cells.append(_fmt(x, 0 if c == "area_km2" else (1 if abs(float(x) if pd.notna(x) else 0) >= 100 else 2)))
+                cells.append(_fmt(x, 0 if c == "area_km2" else None))
         rows.append(cells)
     headers = ["region"] + [f"{lab} [{_e(units_of(c))}]" for lab, c in zip(labels, cols)]
-    return (_figure(png, "sinks by realm per region", f"Net sink per realm [{fg.MT}], sink positive; realms that are "
+    return (_figure(png, "sinks by realm per region", f"Net sink per realm [{MT}], sink positive; realms that are "
                     "net sources extend left of zero; the diamond marks the total.")
             + _table(headers, rows, set(range(1, len(headers))))
             + '<p class="note"><i>unallocated</i>: pixels no region covers (sea beyond the offshore zones, slivers '
@@ -595,6 +722,7 @@ def _ecosystem_section(data: RunData) -> str:
 
 
 def _uncertainty_section(data: RunData) -> str:
+    fg = _fg()
     if data.uncertainty is None:
         return ('<p class="note">No <code>tables/uncertainty.csv</code> in this run: the numbers above are central '
                 "estimates. The low and high coefficients of each source are in the methods section.</p>")
@@ -603,25 +731,28 @@ def _uncertainty_section(data: RunData) -> str:
     parts = []
     if len(nat):
         parts.append(_figure(fg.png_bytes(fg.uncertainty_figure(nat)), "uncertainty intervals",
-                             "National totals: 5th-95th percentile of the Monte Carlo draws (line) and median (dot)."))
-    cols = [c for c in ("mean", "sd", "p05", "p50", "p95", "within_product_sd", "between_product_sd") if c in unc]
-    show = nat if len(nat) else uncertainty_rows(unc, data.balance, None)
-    rows = [[_e(r["label"])] + [_fmt(r[c], 2) for c in cols] + [_e(r["units"])] for _, r in show.iterrows()]
-    parts.append(_table(["quantity"] + [c.replace("_", " ") for c in cols] + ["units"], rows,
-                        set(range(1, len(cols) + 1))))
+                             "National totals: 5th-95th percentile of the Monte Carlo draws (line), median (dot), "
+                             "and the central estimate of tables/balance.csv (tick), each on its own axis."))
+        cols = [c for c in ("mean", "sd", "p05", "p50", "p95", "within_product_sd", "between_product_sd") if c in unc]
+        rows = [[_e(r["label"]), _fmt(r["central"], 2)] + [_fmt(r[c], 2) for c in cols] + [_u(r["units"])]
+                for _, r in nat.iterrows()]
+        parts.append(_table(["quantity (nation)", "central"] + [c.replace("_", " ") for c in cols] + ["units"], rows,
+                            set(range(1, len(cols) + 2))))
     names = dict(zip(data.budgets["region_id"].astype(str), data.budgets["region"].astype(str)))
     reg = unc[~unc["region_id"].astype(str).str.casefold().isin(NATION_IDS)]
     if len(reg):
         rr = []
         for _, r in reg.iterrows():
             q = str(r["quantity"])
+            units = r["units"] if isinstance(r.get("units"), str) and r.get("units") else units_of(q)
             rr.append([_e(names.get(str(r["region_id"]), r["region_id"])), _e(_quantity_label(q)),
-                       _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2), _e(units_of(q) or "")])
+                       _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2), _u(units)])
         parts.append(_collapsible("By region", _table(["region", "quantity", "p05", "p50", "p95", "units"], rr,
                                                       {2, 3, 4}), len(rr), limit=0))
-    parts.append('<p class="note">From <code>tables/uncertainty.csv</code>: draws of the coefficients within their '
-                 "low-high ranges (and of the flux products where several are given), summed over the region x "
-                 "ecosystem tables.</p>")
+    parts.append('<p class="note">From <code>tables/uncertainty.csv</code>: Monte Carlo draws of the coefficients '
+                 "within their low-high ranges and of the flux products where several are given, summed over the "
+                 "region x ecosystem tables. The central estimate uses one product and central coefficients, so it "
+                 "need not be the median.</p>")
     return "\n".join(parts)
 
 
@@ -634,25 +765,32 @@ def _comparison_section(data: RunData) -> str:
                   f"({_e(SEED_PAPER['source'])})")
     body = []
     for r in rows:
-        pub = (_q(r["low"], fg.MT, 0) if r["low"] == r["high"]
-               else f"{_fmt(r['low'], 0)}-{_fmt(r['high'], 0)}&nbsp;{fg.MT}")
-        assessed = _q(r["assessed"], fg.MT) if r["assessed"] is not None else "not assessed"
+        lo, c, hi = r["low"], r["central"], r["high"]
+        rng = f"{_fmt(lo, 0)} to {_fmt(hi, 0)}" if lo is not None and hi is not None else ""
+        pub = (f"{_fmt(c, 0)}" + (f" ({rng})" if rng else "") if c is not None else rng)
+        pub = f'<span class="nw">{pub}&nbsp;{MT}</span>'
         if r["assessed"] is None:
-            share = "-"
-        elif r["low"] == r["high"]:
-            share = _q(r["share_low_pct"], "%")
+            assessed, share = "not assessed", "-"
         else:
-            share = f"{_fmt(r['share_high_pct'])}-{_fmt(r['share_low_pct'])}&nbsp;%"
-        body.append([_e(r["label"]), _e(r["year"] or ""), pub, _e(r["item"] or ""), assessed, share, _e(r["source"])])
+            assessed = _q(r["assessed"], MT)
+            if c is not None:
+                share = _q(r["share_pct"], "%")
+            else:
+                share = f'<span class="nw">{_fmt(r["share_high_pct"])} to {_fmt(r["share_low_pct"])}&nbsp;%</span>'
+        body.append([_e(r["label"]), _e(r["period"]), pub, _e(r["published"]), _e(r["item"] or ""), assessed, share,
+                     _e(r["source"])])
     area = data.budgets["area_km2"].sum()
     n = int((data.budgets["region_id"] != UNALLOCATED).sum())
-    return (f"<p>Published figures from {where}, beside this run's national totals.</p>"
-            + _table(["published figure", "year", "published value", "compared with", "this run", "this run / published",
-                      "source"], body, {2, 4, 5})
+    return (f"<p>Published figures from {where}, converted to Mt CO2 yr-1 (1 Pg C = 3,667 Mt CO2), beside this "
+            "run's national totals (tables/balance.csv).</p>"
+            + _table(["published figure", "year or period", "published [Mt CO2 yr-1]", "as published",
+                      "compared with", "this run", "this run / published"
+                      + " (central, or range)", "source"], body, {2, 5, 6})
             + f'<p class="note">Why the numbers differ: this run covers {n} regions ({_q(area, "km2", 0)} of land and '
-              "sea), the published figures the whole country; its sink year and emission year are those of its inputs, "
-              "not 2060; and its sink counts the realms and methods listed below (net ecosystem uptake), which may "
-              "not match the published definition.</p>")
+              "sea), the published figures the whole country (China's land is about 9.6 million km2); the run's "
+              "sink and emission years are those of its inputs, not the published periods or 2060; and its sink "
+              "counts the realms and methods listed below (net ecosystem uptake), which need not match each "
+              "published definition (e.g. a top-down inversion also sees lateral carbon export).</p>")
 
 
 def _methods_section(data: RunData) -> str:
@@ -679,16 +817,15 @@ def _methods_section(data: RunData) -> str:
                      f"{_e(cfg['non_co2'].get('gwp', 'AR6'))}</li>")
     grid = m.get("grid", {})
     qa = m.get("qa", {})
-    res = (grid.get("transform") or [None])[0]
     shape = grid.get("shape") or ["?", "?"]
     items.append(f"<li>analysis grid: <span class=mono>{_e(grid.get('crs', ''))}</span>, {_e(shape[0])} x {_e(shape[1])} "
-                 f"px at {_fmt(res, 0)} m; border pixels shared by exactly covered fraction "
+                 f"px at {_resolution(m)}; border pixels shared by exactly covered fraction "
                  f"({_fmt(qa.get('region_border_px'))} px shared)</li>")
     parts = [f"<ul>{''.join(items)}</ul>"]
     qa_rows = []
     for key, unit in (("nodata_px", "px"), ("unknown_px", "px"), ("unallocated_km2", "km2")):
         if key in qa:
-            qa_rows.append([_e(key), _fmt(qa[key], 0 if unit == "px" else 0), unit])
+            qa_rows.append([_e(key), _fmt(qa[key], 0), unit])
     for key, val in qa.items():
         if key.startswith(("flux_missing_px", "flux_used_px", "stock_change")) and np.isscalar(val):
             qa_rows.append([_e(key), _fmt(val, 0), "px"])
@@ -709,7 +846,7 @@ def _methods_section(data: RunData) -> str:
             share = r.get("share")
             rows.append([_e(r.get("table", "")), _e("" if pd.isna(r.get("realm")) else r.get("realm")),
                          _e(r.get("ecosystem", "")), _e(r.get("item", "")), _fmt(r.get("central"), 2),
-                         _fmt(r.get("low"), 2), _fmt(r.get("high"), 2), _e(r.get("units", "")),
+                         _fmt(r.get("low"), 2), _fmt(r.get("high"), 2), _u(r.get("units", "")),
                          _fmt(share, 2) if share is not None and pd.notna(share) else "",
                          _e("" if pd.isna(r.get("evidence")) else r.get("evidence")) + tag,
                          _e("" if pd.isna(r.get("source")) else r.get("source"))])
@@ -763,7 +900,7 @@ def write_region_page(run_dir: str | Path, name: str) -> Path:
         regions = data.regions()
     except Exception as exc:
         log.warning("regional page: budget.gpkg layer 'regions' could not be read: %s", exc)
-    body = [f'<nav><a href="../report.html">&larr; national report</a></nav>',
+    body = ['<nav><a href="../report.html">&larr; national report</a></nav>',
             f"<h1>{_e(rname)} <span class=note>(id {_e(rid)})</span></h1>",
             f'<p class="lead">Regional page of the run <i>{_e((data.manifest.get("config") or {}).get("name", ""))}</i>. '
             "Sinks positive; totals in Mt CO2 yr-1.</p>",
@@ -782,12 +919,12 @@ def _standing_section(row: pd.Series, st: dict) -> str:
         return f"{r} of {n}" if r is not None else "not ranked (no inventory)"
 
     no_inv = pd.isna(row.get("emissions_MtCO2"))
-    items = [("total sink (net)", row["sink_total_MtCO2"], fg.MT, rank(st["rank_sink"], st["n_sink"]),
+    items = [("total sink (net)", row["sink_total_MtCO2"], MT, rank(st["rank_sink"], st["n_sink"]),
               st["share_sink_pct"]),
-             ("gross removal", row["gross_removal_MtCO2"], fg.MT, "", st["share_gross_removal_pct"]),
-             ("gross emission of the sink realms", row["gross_emission_MtCO2"], fg.MT, "", None),
-             ("CO2 emissions", row["emissions_MtCO2"], fg.MT, "", st["share_emissions_pct"]),
-             ("net emission", row["net_MtCO2"], fg.MT, rank(st["rank_net"], st["n_net"]), st["share_net_pct"]),
+             ("gross removal", row["gross_removal_MtCO2"], MT, "", st["share_gross_removal_pct"]),
+             ("gross emission of the sink realms", row["gross_emission_MtCO2"], MT, "", None),
+             ("CO2 emissions", row["emissions_MtCO2"], MT, "", st["share_emissions_pct"]),
+             ("net emission", row["net_MtCO2"], MT, rank(st["rank_net"], st["n_net"]), st["share_net_pct"]),
              ("area (land and offshore zone)", row["area_km2"], "km2", "", st["share_area_pct"])]
     if "population" in row and pd.notna(row["population"]):
         items.append(("population", row["population"], "persons", "", st["share_population_pct"]))
@@ -796,10 +933,10 @@ def _standing_section(row: pd.Series, st: dict) -> str:
         missing = pd.isna(val) and no_inv and label in ("CO2 emissions", "net emission")
         rows.append([_e(label), "no inventory" if missing else _q(val, units, 0 if units in ("km2", "persons") else 2),
                      _e(rk), _q(share, "%", 2) if share is not None else "-"])
-    cards = [_card("total sink", row["sink_total_MtCO2"], fg.MT, nd=2),
+    cards = [_card("total sink", row["sink_total_MtCO2"], MT),
              _card("rank by total sink", None, "regions, 1 = largest sink", text=_e(rank(st["rank_sink"], st["n_sink"]))),
              _card("share of the nation's sink", st["share_sink_pct"], "%"),
-             _card("net emission", row["net_MtCO2"], fg.MT, "net", text="no inventory" if no_inv else None),
+             _card("net emission", row["net_MtCO2"], MT, "net", text="no inventory" if no_inv else None),
              _card("rank by net emission", None, "regions, 1 = largest net emitter", "net",
                    text=_e(rank(st["rank_net"], st["n_net"])))]
     return (f'<div class="cards">{"".join(cards)}</div>'
@@ -810,6 +947,7 @@ def _standing_section(row: pd.Series, st: dict) -> str:
 
 
 def _region_map(data: RunData, regions, rid: str, rname: str) -> str:
+    fg = _fg()
     if regions is None or rid not in set(regions["region_id"]):
         return '<p class="note">No polygon for this region in budget.gpkg: no map.</p>'
     crs = _map_crs(data)
@@ -864,16 +1002,17 @@ def _region_members(data: RunData, rid: str) -> str | None:
 
 
 def _region_uncertainty(data: RunData, rid: str) -> str | None:
+    fg = _fg()
     if data.uncertainty is None:
         return None
-    rows = uncertainty_rows(data.uncertainty, data.balance, rid)
+    rows = uncertainty_rows(data.uncertainty, data.balance, rid, data.budgets)
     if rows.empty:
         return None
-    body = [[_e(r["label"]), _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2), _e(r["units"])]
-            for _, r in rows.iterrows()]
+    body = [[_e(r["label"]), _fmt(r["central"], 2), _fmt(r["p05"], 2), _fmt(r["p50"], 2), _fmt(r["p95"], 2),
+             _u(r["units"])] for _, r in rows.iterrows()]
     return (_figure(fg.png_bytes(fg.uncertainty_figure(rows)), "uncertainty intervals", "5th-95th percentile (line) "
                     "and median (dot) of the Monte Carlo draws, from tables/uncertainty.csv.")
-            + _table(["quantity", "p05", "p50", "p95", "units"], body, {1, 2, 3}))
+            + _table(["quantity", "central", "p05", "p50", "p95", "units"], body, {1, 2, 3, 4}))
 
 
 def _budget_row(row: pd.Series) -> str:

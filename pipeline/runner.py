@@ -264,7 +264,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS],
                         "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"]
                         + [f"tables/{k}.csv" for k in extra_tables],
-                        "vector": "budget.gpkg", "report": "report.md"},
+                        "vector": "budget.gpkg", "report": ["report.md", "report.html"]},
             "units": {"maps": "g C m-2 yr-1 (sink positive)", "tables_mass": "Mg C yr-1",
                       "budgets": "Mt CO2 yr-1", "area": "km2"},
             "qa": qa_out,
