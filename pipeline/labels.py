@@ -65,6 +65,33 @@ class RegionLabels:
         return out
 
 
+def majority_labels(labels: "RegionLabels", grid: AnalysisGrid, values: np.ndarray) -> da.Array:
+    """Lazy int32 raster of the region covering most of each pixel, as ``values[region index]`` (0 for
+    *unallocated*): whole pixels from the label raster, shared pixels by their largest fraction (the
+    uncovered remainder counts for *unallocated*)."""
+    shared = labels.shared_by_block(grid)
+    n = len(labels.region_ids)
+    lut = np.append(np.asarray(values, dtype=np.int64), 0)  # index -1 (shared, resolved below) -> 0
+
+    def block(whole: np.ndarray, block_info=None) -> np.ndarray:
+        (r0, _), (c0, _) = block_info[0]["array-location"]
+        out = lut[np.where(whole >= 0, whole, n)].astype(np.int32)
+        entries = shared.get((r0 // grid.chunks, c0 // grid.chunks))
+        if entries is not None:
+            lr, lc, reg, frac = entries
+            flat = lr.astype(np.int64) * whole.shape[1] + lc
+            order = np.lexsort((frac, flat))  # by pixel, then fraction: the last of each pixel is its largest
+            flat, reg, frac = flat[order], reg[order], frac[order]
+            last = np.append(np.nonzero(np.diff(flat))[0], flat.size - 1)
+            group = np.cumsum(np.r_[0, np.diff(flat) != 0])
+            rest = 1.0 - np.bincount(group, weights=frac)  # the part no region covers
+            pick = np.where(rest > frac[last], n - 1, reg[last])
+            out.ravel()[flat[last]] = lut[pick]
+        return out
+
+    return labels.whole.rechunk(grid.dask_chunks).map_blocks(block, dtype=np.int32)
+
+
 def polygonal(geom):
     """The polygons of a geometry (dropping the lines and points ``make_valid`` may leave)."""
     parts = shapely.get_parts(geom)

@@ -31,11 +31,11 @@ from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables
 from .io.manifest import sha256, versions, write_manifest
-from .io.rasters import to_cog, write_map_lazily
+from .io.rasters import to_cog, write_labels_lazily, write_map_lazily
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
-from .labels import UNALLOCATED, polygonal, region_labels, resolve_overlaps
+from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps
 from .load import load, match_regions
 from .report import write_report
 from .report_html import write_html_report
@@ -178,10 +178,17 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as make_lock:
         (tmp / "maps").mkdir()
         writes = []
+        run_id = _run_id(cfg, config_hash)
         for name in MAPS:
-            tags = _map_tags(name, maps[name], sinks, config_hash)
+            tags = _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id}
             writes.append(write_map_lazily(maps[name], tmp / "maps" / f".{name}.stage.tif", grid, tags,
                                            lock=make_lock(name)))
+        label_values, label_table = _label_values(labels, inputs.regions)
+        writes.append(write_labels_lazily(
+            majority_labels(labels, grid, label_values), tmp / "maps" / ".regions.stage.tif", grid,
+            {"kind": "categorical", "long_name": "region covering most of the pixel (0 = unallocated)",
+             "values": "region id" if label_table is None else "see maps/regions.csv", "run_id": run_id,
+             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}, lock=make_lock("regions")))
         t1 = time.perf_counter()
         with _progress() if progress else contextlib.nullcontext(), _read_errors():
             _, sums_np, counts_np, qa, pixel_total = dask.compute(
@@ -195,6 +202,10 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             stage = tmp / "maps" / f".{name}.stage.tif"
             to_cog(stage, tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
             stage.unlink()
+        to_cog(tmp / "maps" / ".regions.stage.tif", tmp / "maps" / "regions.tif", "region label", categorical=True)
+        (tmp / "maps" / ".regions.stage.tif").unlink()
+        if label_table is not None:
+            write_table(label_table, tmp / "maps" / "regions.csv")
         names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
         region_eco = region_ecosystem_table(sums_np["regions"], labels, names, inputs.scheme.ecosystems,
                                             inputs.scheme.ecosystem_realm)
@@ -261,7 +272,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "inputs": {k: {"path": str(p), "sha256": sha256(p)} for k, p in cfg.input_paths().items()},
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
                      "chunks": grid.chunks},
-            "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS],
+            "run_id": run_id,
+            "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS] + ["maps/regions.tif"],
                         "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"]
                         + [f"tables/{k}.csv" for k in extra_tables],
                         "vector": "budget.gpkg", "report": ["report.md", "report.html"]},
@@ -410,6 +422,26 @@ def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sum
             comp, geometry=[shapely.union_all(geoms.loc[c.members].values) for c in cfg.regions.composites],
             crs=inputs.regions.crs)
     return layers
+
+
+def _run_id(cfg: RunConfig, config_hash: str) -> str:
+    """The run's id: a digest of its config and of every input's content, so the same inputs give the
+    same id (and byte-identical outputs) and any change gives another."""
+    h = hashlib.sha256(config_hash.encode())
+    for key, path in sorted(cfg.input_paths().items()):
+        h.update(f"{key}={sha256(path)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _label_values(labels, regions: gpd.GeoDataFrame) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Pixel values of ``maps/regions.tif`` per region index: the region ids when they are positive
+    integers (e.g. administrative codes), else 1..n with a table ``maps/regions.csv``."""
+    ids = list(labels.region_ids[:-1])
+    if all(i.isdigit() and 0 < int(i) < 2**31 for i in ids):
+        return np.array([int(i) for i in ids] + [0]), None
+    names = dict(zip(regions["region_id"], regions["region_name"]))
+    table = pd.DataFrame({"value": range(1, len(ids) + 1), "region_id": ids, "region": [names.get(i, i) for i in ids]})
+    return np.array(list(range(1, len(ids) + 1)) + [0]), table
 
 
 def _map_tags(name: str, arr: xr.DataArray, sinks, config_hash: str) -> dict:

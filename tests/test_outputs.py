@@ -158,3 +158,49 @@ def test_determinism__two_runs_identical(sample_run, tmp_path):
         with rasterio.open(sample_run.run_dir / "maps" / f"{name}.tif") as a, \
              rasterio.open(again.run_dir / "maps" / f"{name}.tif") as b:
             np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_maps__pass_the_cog_validator_with_descriptions_and_run_id(sample_run):
+    from rio_cogeo.cogeo import cog_validate
+
+    manifest = json.loads((sample_run.run_dir / "manifest.json").read_text())
+    for path in sorted((sample_run.run_dir / "maps").glob("*.tif")):
+        valid, errors, _ = cog_validate(str(path))
+        assert valid and not errors, (path.name, errors)
+        with rasterio.open(path) as src:
+            assert src.descriptions[0], path.name
+            assert src.nodata is not None
+            tags = src.tags()
+            assert tags["run_id"] == manifest["run_id"]
+            assert tags["config_sha256"] == manifest["config_sha256"]
+            if path.stem != "regions":
+                assert tags["method"] and tags["source"]
+
+
+def test_maps__region_labels_match_the_budget_areas(sample_run):
+    """maps/regions.tif holds the region covering most of each pixel (the adcode; 0 = unallocated): its
+    pixel count x pixel area equals each region's area within its border pixels."""
+    with rasterio.open(sample_run.run_dir / "maps" / "regions.tif") as src:
+        labels = src.read(1)
+        pixel_km2 = abs(src.transform.a * src.transform.e) / 1e6
+        assert src.dtypes[0] == "int32" and src.nodata == 0
+    b = pd.read_csv(sample_run.run_dir / "tables" / "budgets.csv", dtype={"region_id": str}).set_index("region_id")
+    shared = sample_run.qa["region_border_px"]
+    for rid in b.index.drop("unallocated"):
+        count = int((labels == int(rid)).sum())
+        assert abs(count * pixel_km2 - b.loc[rid, "area_km2"]) <= shared * pixel_km2
+        assert abs(count * pixel_km2 / b.loc[rid, "area_km2"] - 1) < 0.02
+
+
+def test_gpkg__offshore_zones_and_units_table(sample_run):
+    path = sample_run.run_dir / "budget.gpkg"
+    layers = dict(pyogrio.list_layers(path))
+    assert {"regions", "nation", "region_ecosystem", "offshore_zones", "units"} <= set(layers)
+    zones = pyogrio.read_dataframe(path, layer="offshore_zones")
+    assert zones.crs is not None and set(zones["region_id"]) == {"310000", "320000", "330000", "350000"}
+    units = pyogrio.read_dataframe(path, layer="units").set_index(["layer", "column"])["units"]
+    assert units[("regions", "sink_total_MtCO2")] == "Mt CO2 yr-1"
+    assert units[("region_ecosystem", "area_km2")] == "km2"
+    regions = pyogrio.read_dataframe(path, layer="regions")
+    missing = [c for c in regions.columns if c != "geometry" and ("regions", c) not in units.index]
+    assert not missing

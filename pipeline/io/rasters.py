@@ -117,11 +117,15 @@ def write_map_lazily(arr: xr.DataArray, path: Path, grid: AnalysisGrid, tags: di
                              windowed=True)
 
 
-def to_cog(src_path: Path, dst_path: Path, description: str) -> None:
-    """Copy a tiled GeoTIFF into a Cloud-Optimised GeoTIFF with overviews (GDAL COG driver)."""
+def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool = False) -> None:
+    """Copy a tiled GeoTIFF into a Cloud-Optimised GeoTIFF with overviews (GDAL COG driver); a
+    categorical raster (labels) gets nearest-neighbour overviews and no floating-point predictor."""
     with rasterio.open(src_path, "r+") as src:
         src.set_band_description(1, description)
-    rasterio.shutil.copy(src_path, dst_path, driver="COG", **COG_OPTIONS)
+    options = dict(COG_OPTIONS)
+    if categorical:
+        options.update(RESAMPLING="NEAREST", PREDICTOR="NO")
+    rasterio.shutil.copy(src_path, dst_path, driver="COG", **options)
 
 
 def totals_to_density(path: Path, band: int, units: str, nodata: float | None, cache_dir: Path) -> Path:
@@ -172,3 +176,12 @@ def totals_to_density(path: Path, band: int, units: str, nodata: float | None, c
                             derived_from=f"{path} band {band} [{units}] / pixel area")
         os.replace(tmp, out)
     return out
+
+
+def write_labels_lazily(labels: "da.Array", path: Path, grid: AnalysisGrid, tags: dict, lock=None):
+    """Return a dask task that writes an int32 label raster (0 = none) to a tiled GeoTIFF."""
+    out = xr.DataArray(labels, dims=("y", "x"), coords=grid.coords()).astype("int32")
+    out = out.rio.write_crs(grid.crs_wkt).rio.write_transform(grid.transform).rio.write_nodata(0, encoded=False)
+    out.attrs = {k: str(v) for k, v in tags.items()}
+    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, compress="DEFLATE",
+                             lock=lock or threading.Lock(), compute=False, windowed=True)
