@@ -233,6 +233,8 @@ class RegionTableSpec(_Spec):
     value_field: str
     year_field: str = "year"
     year: int | None = Field(None, description="year to use (default: the latest in the table)")
+    sector_field: str | None = Field(None, description="optional: a sector column; the sectors are summed per "
+                                                       "region, and listed in tables/emissions_by_sector.csv")
     source: str = ""
 
 

@@ -58,6 +58,7 @@ class Inputs:
     inorganic: pd.DataFrame | None = None
     ccus: pd.DataFrame | None = None  # year, region ('national' or an id), ccus_MtCO2
     scenario_schemes: dict[str, Scheme] = field(default_factory=dict)  # land-use scenario name -> scheme
+    emissions_by_sector: pd.DataFrame | None = None  # year, region_key, sector, value, region_id
 
 
 def read_scenario(path: Path):
@@ -147,8 +148,14 @@ def load(cfg: RunConfig) -> Inputs:
     if cfg.emissions is not None:
         e = cfg.emissions
         inputs.emissions, inputs.emissions_year = read_region_table(
-            e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions")
+            e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions", e.sector_field)
+        by_sector = inputs.emissions.attrs.get("by_sector")
         inputs.emissions = match_regions(inputs.emissions, regions, e.path, "emissions")
+        if by_sector is not None:  # region keys as ids (the sums were matched above)
+            key_to_id = dict(zip(by_sector["region_key"].drop_duplicates(),
+                                 match_regions(pd.Series(0, index=by_sector["region_key"].drop_duplicates()),
+                                               regions, e.path, "emissions").index))
+            inputs.emissions_by_sector = by_sector.assign(region_id=by_sector["region_key"].map(key_to_id))
     if cfg.population is not None:
         p = cfg.population
         inputs.population, inputs.population_year = read_region_table(

@@ -88,7 +88,8 @@ def write_report(run_dir: Path) -> Path:
                  f"citing): {unconfirmed}." if unconfirmed else ""),
               "", "## Provenance", ""]
     for k, inp in manifest["inputs"].items():
-        lines.append(f"- {k}: `{Path(inp['path']).name}` (sha256 {inp['sha256'][:12]}...)")
+        synthetic = " **SYNTHETIC input: results from it are illustrative**" if "synthetic" in Path(inp["path"]).name.lower() else ""
+        lines.append(f"- {k}: `{Path(inp['path']).name}` (sha256 {inp['sha256'][:12]}...){synthetic}")
     lines += ["", f"carbon-sink {manifest['carbon_sink_version']}; full details in `manifest.json`.", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

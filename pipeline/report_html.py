@@ -864,8 +864,12 @@ def _methods_section(data: RunData) -> str:
 
 def _provenance_section(data: RunData) -> str:
     m = data.manifest
-    rows = [[_e(k), f'<span class=mono title="{_e(v.get("path", ""))}">{_e(Path(v.get("path", "")).name)}</span>',
-             f'<span class=mono>{_e(v.get("sha256", ""))}</span>'] for k, v in (m.get("inputs") or {}).items()]
+    def flag(path: str) -> str:  # synthetic stand-ins are named so (sample_rasters/*/PROVENANCE.md)
+        return " <b>SYNTHETIC: illustrative</b>" if "synthetic" in Path(path).name.lower() else ""
+
+    rows = [[_e(k), f'<span class=mono title="{_e(v.get("path", ""))}">{_e(Path(v.get("path", "")).name)}</span>'
+             + flag(v.get("path", "")), f'<span class=mono>{_e(v.get("sha256", ""))}</span>']
+            for k, v in (m.get("inputs") or {}).items()]
     parts = ["<h3>Inputs</h3>" + _table(["input", "file", "SHA-256"], rows)]
     parts.append(f"<p>Config: <code>{_e(m.get('config_file') or 'given in Python')}</code> (SHA-256 "
                  f"<span class=mono>{_e(m.get('config_sha256', ''))}</span>); the whole config is in "

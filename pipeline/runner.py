@@ -210,6 +210,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         region_eco = region_ecosystem_table(sums_np["regions"], labels, names, inputs.scheme.ecosystems,
                                             inputs.scheme.ecosystem_realm)
         extra_tables = {"coefficients": _coefficients_used(inputs)}
+        if inputs.emissions_by_sector is not None:
+            extra_tables["emissions_by_sector"] = inputs.emissions_by_sector
         inorg = non_co2 = None
         if inputs.inorganic is not None:
             inorg = extra_tables["inorganic"] = inorganic_table(region_eco, inputs.inorganic)

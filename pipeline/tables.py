@@ -229,9 +229,16 @@ def coefficient_rates(coeffs: pd.DataFrame, scheme: Scheme, realm: str,
 
 
 def read_region_table(path: Path, region_field: str, value_field: str, year_field: str,
-                      year: int | None, what: str) -> tuple[pd.Series, int]:
-    """Read a per-region table; return the values of one year indexed by region id, and the year."""
-    df = _read_csv(path, [region_field, value_field, year_field], what, dtype={region_field: str})
+                      year: int | None, what: str, sector_field: str | None = None) -> tuple[pd.Series, int]:
+    """Read a per-region table; return the values of one year indexed by region id, and the year.
+    With ``sector_field``, rows are per (region, sector) and summed per region (the detail is in
+    ``series.attrs["by_sector"]``)."""
+    df = _read_csv(path, [region_field, value_field, year_field] + ([sector_field] if sector_field else []), what,
+                   dtype={region_field: str})
+    if sector_field:
+        df = df.assign(**{value_field: _numeric(df[value_field], path, value_field)})
+        detail = df[[year_field, region_field, sector_field, value_field]]
+        df = df.groupby([year_field, region_field], as_index=False)[value_field].sum(min_count=1)
     years = sorted(int(y) for y in df[year_field].unique())
     use = int(year if year is not None else years[-1])
     if use not in years:
@@ -240,8 +247,13 @@ def read_region_table(path: Path, region_field: str, value_field: str, year_fiel
     sel = df[df[year_field] == use]
     dup = sel[region_field][sel[region_field].duplicated()].tolist()
     if dup:
-        raise InputError(f"{path}: region(s) {dup} appear more than once for {use} in the {what} table")
-    return sel.set_index(sel[region_field].astype(str))[value_field].astype(float), use
+        raise InputError(f"{path}: region(s) {dup} appear more than once for {use} in the {what} table. Fix: one "
+                         "row per region and year, or name the sector column ('sector_field') to sum sectors")
+    out = sel.set_index(sel[region_field].astype(str))[value_field].astype(float)
+    if sector_field:
+        out.attrs["by_sector"] = detail[detail[year_field] == use].rename(
+            columns={region_field: "region_key", sector_field: "sector", value_field: "value"})
+    return out, use
 
 
 def read_region_table_years(path: Path, region_field: str, value_field: str, year_field: str,

@@ -152,3 +152,15 @@ def test_flux_key_with_coefficient_method_is_refused(tmp_path, capsys):
     cfg = _edit(tiny_case(case), lambda d: d["sinks"].update(terrestrial={"method": "coefficient", "flux": "nep"}))
     assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert "the method is 'coefficient', which ignores them" in capsys.readouterr().err
+
+
+def test_emissions_by_sector_are_summed(tmp_path):
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "emissions.csv").write_text("year,code,sector,co2\n2021,1,power,4.0\n2021,1,industry,2.0\n"
+                                        "2021,2,power,2.0\n2021,2,industry,\n")
+    result = run(_edit(cfg, lambda d: d["emissions"].update(sector_field="sector")), tmp_path / "out")
+    b = result.budgets.set_index("region_id")
+    assert b.loc["1", "emissions_MtCO2"] == 6.0 and b.loc["2", "emissions_MtCO2"] == 2.0
+    sectors = pd.read_csv(result.run_dir / "tables" / "emissions_by_sector.csv", dtype={"region_id": str})
+    assert sectors.query("region_id == '1'")["value"].sum() == 6.0 and len(sectors) == 4
