@@ -302,6 +302,9 @@ class BalanceSpec(_Spec):
     years: list[int] | None = Field(
         None, description="years of the time series (default: the emissions year only); emissions, "
                           "population and CCUS are taken per year, the sinks are the run's assessment")
+    landcover_by_year: dict[int, ExistingPath] = Field(
+        {}, description="land cover of other years (same scheme and grid handling as 'landcover'): from each "
+                        "year on, the realms computed by coefficients use that year's areas")
     valuation: ValuationSpec | None = None
 
 
@@ -417,6 +420,7 @@ class RunConfig(_Spec):
         if self.balance.ccus:
             out["ccus"] = self.balance.ccus
         out.update({f"land_use_scenario:{s.name}": s.path for s in self.land_use_scenarios})
+        out.update({f"landcover:{y}": p for y, p in self.balance.landcover_by_year.items()})
         return out
 
 

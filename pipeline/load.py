@@ -104,6 +104,9 @@ def load(cfg: RunConfig) -> Inputs:
     for name, spec in cfg.fluxes.items():
         rasters[f"flux:{name}"] = RasterSource(name, spec.path, spec.resampling, spec.band,
                                                raster_info(spec.path), spec.units, spec.sign, spec.nodata)
+    for year, path in cfg.balance.landcover_by_year.items():
+        rasters[f"epoch:{year}"] = _categorical("land-cover", path, lc.resampling, lc.band, lc.nodata,
+                                                f"balance.landcover_by_year.{year}")
     for scen in cfg.land_use_scenarios:
         rasters[f"scenario:{scen.name}"] = _categorical(f"scenario land-cover", scen.path, lc.resampling, lc.band,
                                                         scen.nodata, f"land_use_scenarios[{scen.name}]")

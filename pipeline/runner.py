@@ -44,7 +44,7 @@ from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
-from .timeseries import budgets_by_year, ccus_for_year, trends
+from .timeseries import budgets_by_year, ccus_for_year, region_eco_for_epoch, trends
 from .land_use import potential_table
 from .tables import read_region_table_years
 from .tables import REALMS
@@ -116,6 +116,11 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         categorical[key] = (scen_counts, inputs.scenario_schemes[scen.name], scen.scheme or cfg.landcover.scheme,
                             layers[key])
         layers[key] = overlay(scen_eco, hab_eco) if "habitats" in layers else scen_eco
+    for year in cfg.balance.landcover_by_year:  # land cover of other years (time series), like the baseline
+        key = f"epoch:{year}"
+        ep_eco, ep_counts = classify(layers[key], inputs.scheme, layers[key].attrs.get("nodata"), inputs.scheme)
+        categorical[key] = (ep_counts, inputs.scheme, cfg.landcover.scheme, layers[key])
+        layers[key] = overlay(ep_eco, hab_eco) if "habitats" in layers else ep_eco
     fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
@@ -157,6 +162,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
                     alt = compute_sinks(eco, inputs.scheme, inputs.coefficients, _only_flux(cfg.sinks, realm, name),
                                         fluxes)[realm]
                     sums[f"ens:{realm}:{name}"] = by_region(eco, [alt.removal, alt.emission], n_eco)
+    for year in cfg.balance.landcover_by_year:  # areas of each land-cover year, in the same pass
+        sums[f"epoch:{year}"] = by_region(layers[f"epoch:{year}"], [], n_eco)
     for scen in cfg.land_use_scenarios:  # areas of each scenario land cover, in the same pass
         sums[f"scenario:{scen.name}"] = by_region(layers[f"scenario:{scen.name}"], [], n_eco)
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
@@ -233,12 +240,16 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         budget = budgets(region_eco, inputs.regions, emissions, emissions_year, inputs.population, inorg, non_co2,
                          reg_ccus)
         if cfg.balance.years:
+            coef_realms = {r for r in REALMS if getattr(cfg.sinks, r).method == "coefficient"}
+            epochs = {y: region_eco_for_epoch(region_eco, sums_np[f"epoch:{y}"][:, :, 0], labels.region_ids,
+                                              inputs.scheme.ecosystems, inputs.coefficients, coef_realms)
+                      for y in cfg.balance.landcover_by_year}
             by_year, nation_by_year = budgets_by_year(region_eco, inputs.regions, *_yearly_tables(cfg, inputs.regions),
                                                       inputs.ccus, cfg.balance.years, inorg, non_co2,
-                                                      cfg.balance.ccus_MtCO2)
+                                                      cfg.balance.ccus_MtCO2, epochs)
             extra_tables["budgets_by_year"] = by_year
             extra_tables["balance_by_year"] = nation_by_year
-            cols = ["emissions_MtCO2", "net_MtCO2"]
+            cols = ["emissions_MtCO2", "sink_total_MtCO2", "net_MtCO2"]
             extra_tables["trends"] = pd.concat(
                 [trends(nation_by_year.assign(region_id="nation", region="nation"), ["region_id", "region"], cols),
                  trends(by_year, ["region_id", "region"], cols)], ignore_index=True)

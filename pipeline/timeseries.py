@@ -12,6 +12,7 @@ import pandas as pd
 
 from .balance import national_emissions
 from .budgets import budgets
+from .units import grams_to_Mg, km2_to_m2, m2_to_km2
 
 
 def ccus_for_year(ccus: pd.DataFrame | None, year: int | None, national_default: float) -> tuple[float, pd.Series]:
@@ -24,19 +25,42 @@ def ccus_for_year(ccus: pd.DataFrame | None, year: int | None, national_default:
     return national, regional
 
 
+def region_eco_for_epoch(base: pd.DataFrame, area_m2: np.ndarray, region_ids, ecosystems, coeffs: pd.DataFrame,
+                         coefficient_realms: set[str]) -> pd.DataFrame:
+    """The region x ecosystem table of another land-cover epoch: its areas, and for the realms computed
+    by coefficients, removal and emission = area x rate; the other realms (flux, stock change) keep
+    the run's sums, which no land cover of another year changes."""
+    out = base.copy()
+    areas = pd.DataFrame(area_m2, index=list(region_ids), columns=list(ecosystems))
+    out["area_km2"] = [m2_to_km2(areas.at[r, e]) for r, e in zip(out["region_id"], out["ecosystem"])]
+    for flux, col in (("removal", "removal_MgC_yr"), ("emission", "emission_MgC_yr")):
+        rates = coeffs[coeffs["flux"] == flux].set_index(["realm", "ecosystem"])["central"]
+        coef = out["realm"].isin(coefficient_realms)
+        rate = [rates.get((r, e), 0.0) for r, e in zip(out["realm"], out["ecosystem"])]
+        out.loc[coef, col] = grams_to_Mg(km2_to_m2(out.loc[coef, "area_km2"]) * np.asarray(rate)[coef.to_numpy()])
+    out["sink_MgC_yr"] = out["removal_MgC_yr"] - out["emission_MgC_yr"]
+    return out
+
+
 def budgets_by_year(region_eco: pd.DataFrame, regions, emissions: pd.DataFrame, population: pd.DataFrame | None,
                     ccus: pd.DataFrame | None, years: list[int], inorganic=None, non_co2=None,
-                    national_ccus: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    national_ccus: float = 0.0, epochs: dict[int, pd.DataFrame] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Budgets of every region per year (long table, column ``year``) and the national balance per year.
 
     ``emissions`` and ``population``: (year x region id) frames; a region missing in a year is
-    missing (NaN), never zero.
+    missing (NaN), never zero. ``epochs``: region x ecosystem tables of land-cover epochs by year; a
+    year uses the latest epoch not after it (the run's own table before the first epoch).
     """
     frames, nation = [], []
     for year in years:
         pop = population.loc[year] if population is not None else None
         nat_ccus, reg_ccus = ccus_for_year(ccus, year, national_ccus)
-        b = budgets(region_eco, regions, emissions.loc[year].dropna(), year, pop, inorganic, non_co2, reg_ccus)
+        past = [y for y in (epochs or {}) if y <= year]
+        table = epochs[max(past)] if past else region_eco
+        b = budgets(table, regions, emissions.loc[year].dropna(), year, pop, inorganic, non_co2, reg_ccus)
+        if past:
+            b.insert(1, "landcover_year", max(past))
         b.insert(0, "year", year)
         frames.append(b)
         e = national_emissions(b)

@@ -164,3 +164,22 @@ def test_emissions_by_sector_are_summed(tmp_path):
     assert b.loc["1", "emissions_MtCO2"] == 6.0 and b.loc["2", "emissions_MtCO2"] == 2.0
     sectors = pd.read_csv(result.run_dir / "tables" / "emissions_by_sector.csv", dtype={"region_id": str})
     assert sectors.query("region_id == '1'")["value"].sum() == 6.0 and len(sectors) == 4
+
+
+def test_time_series_with_land_cover_of_another_year(tmp_path):
+    """From 2021 on, lake pixel (1,2) (East) is forest: East's coefficient sink rises by forest +1 km2 x 100
+    and lake -1 km2 x (10 - 30) g C m-2 yr-1 = +120 Mg C yr-1; 2020 keeps the run's land cover."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    later = TINY_CODES.copy()
+    later[1, 2] = 1
+    write_tif(case / "lc2021.tif", later, nodata=9)
+    cfg = _edit(cfg, lambda d: d.update(balance={"years": [2020, 2021], "landcover_by_year": {2021: "lc2021.tif"}}))
+    result = run(cfg, tmp_path / "out")
+    by_year = pd.read_csv(result.run_dir / "tables" / "budgets_by_year.csv", dtype={"region_id": str})
+    east = by_year[by_year["region_id"] == "2"].set_index("year")
+    assert east.loc[2020, "sink_total_MtCO2"] == pytest.approx(SINK_EAST)
+    assert east.loc[2021, "sink_total_MtCO2"] == pytest.approx(SINK_EAST + 120 * CO2_PER_C * MT)
+    assert east.loc[2021, "landcover_year"] == 2021
+    nat = pd.read_csv(result.run_dir / "tables" / "balance_by_year.csv").set_index("year")
+    assert nat.loc[2021, "sink_total_MtCO2"] - nat.loc[2020, "sink_total_MtCO2"] == pytest.approx(120 * CO2_PER_C * MT)
