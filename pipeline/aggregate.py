@@ -23,43 +23,57 @@ from .units import grams_to_Mg, m2_to_km2
 QUANTITIES = ("area_m2", "removal_gC_yr", "emission_gC_yr")
 
 
-def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.ndarray:
-    """Power-of-two quantum per quantity (area, then each density x area) that makes every sum
-    exact, whatever its order.
+#: Each contribution is split into a coarse and a fine part (see :func:`_block_sums`); the fine
+#: quantum is the coarse one / 2**SPLIT_BITS.
+SPLIT_BITS = 19
 
-    Each pixel's contribution is rounded to a multiple of q (a power of two, so the scaling is
-    exact). While the sum of |contributions| stays below 2**52 q, every partial sum of such
-    multiples is exactly representable in float64: the totals are then independent of chunking
-    and scheduler, bit for bit. The bound is the grid's area (for areas) and the grid's area times
-    ``max_density`` [g C m-2 yr-1] (for masses), so q is about 2e-16 of the largest possible
-    total: far below the 1e-9 the invariants ask for.
+
+def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.ndarray:
+    """Power-of-two quantum Q per quantity (area, then each density x area), such that every partial
+    sum of multiples of Q is exact whatever its order.
+
+    The bound is the grid's area (for areas) and the grid's area times ``max_density``
+    [g C m-2 yr-1] (for masses): while the sum of |contributions| stays below 2**52 Q, sums of
+    multiples of Q are exactly representable in float64. Contributions are counted in units of
+    Q / 2**SPLIT_BITS (see :func:`_block_sums`), so the rounding of each pixel is about 1e-22 of the
+    largest possible total: even a coarse flux product repeated over millions of pixels (the same
+    rounding error each time) stays far below the 1e-9 the invariants ask for.
     """
     area = float(grid.row_area().sum()) * grid.width
     bounds = np.array([area] + [area * max_density] * n_densities)
-    return np.exp2(np.ceil(np.log2(bounds / 2.0**52)))
+    return np.exp2(np.ceil(np.log2(bounds / 2.0**51)))
+
+
+def _split_counts(w: np.ndarray, inv_fine: float) -> tuple[np.ndarray, np.ndarray]:
+    """``w`` in units of the fine quantum q, as hi * 2**SPLIT_BITS + lo with integers hi and
+    |lo| <= 2**(SPLIT_BITS - 1): both parts sum exactly in float64 (hi because |w| / Q is bounded,
+    lo because |lo| is small), so the total is exact to q, whatever the order of the sums."""
+    x = w * inv_fine
+    hi = np.rint(x * 2.0**-SPLIT_BITS)
+    lo = np.rint(x - hi * 2.0**SPLIT_BITS)
+    return hi, lo
 
 
 def _block_sums(cls, area, whole, *rest) -> np.ndarray:
-    """Sums of area and of each density x area per (region, class) in one block.
+    """Exact sums of area and of each density x area per (region, class) in one block, as counts of
+    the coarse quantum (first half of the columns) and of the fine quantum (second half).
 
-    ``rest`` is the densities' blocks followed by (shared, n_reg, n_cls, q). Each contribution is
-    counted in units of its quantum q (``rint(w / q)``, exact integers in float64) and the counts are
-    scaled by q at the end: the same bits as summing ``rint(w / q) * q``, with fewer temporaries.
-    Pixels of no class or no whole region go to one extra bin, dropped (no boolean gathers).
+    ``rest`` is the densities' blocks followed by (shared, n_reg, n_cls, q). Pixels of no class or
+    no whole region go to one extra bin, dropped (no boolean gathers).
     """
     *dens, shared, n_reg, n_cls, q = rest
+    k_n = 1 + len(dens)
     size = n_reg * n_cls
-    inv = 1.0 / q  # q is a power of two: exact
-    out = np.zeros((size, 1 + len(dens)))
+    inv_fine = 2.0**SPLIT_BITS / q  # powers of two: exact
+    out = np.zeros((size, 2 * k_n))
     idx = whole.astype(np.int64) * n_cls + cls
     idx[(cls < 0) | (whole < 0)] = size
     idx = idx.ravel()
-    for k in range(1 + len(dens)):
-        w = area * inv[k] if k == 0 else dens[k - 1] * area
-        if k:
-            w *= inv[k]
-        np.rint(w, out=w)
-        out[:, k] = np.bincount(idx, weights=w.ravel(), minlength=size + 1)[:size]
+    for k in range(k_n):
+        w = area if k == 0 else dens[k - 1] * area
+        hi, lo = _split_counts(w, inv_fine[k])
+        out[:, k] = np.bincount(idx, weights=hi.ravel(), minlength=size + 1)[:size]
+        out[:, k_n + k] = np.bincount(idx, weights=lo.ravel(), minlength=size + 1)[:size]
     if shared is not None:
         lr, lc, reg, frac = shared
         c = cls[lr, lc]
@@ -67,10 +81,11 @@ def _block_sums(cls, area, whole, *rest) -> np.ndarray:
         lr, lc, frac = lr[ok], lc[ok], frac[ok]
         sidx = reg[ok].astype(np.int64) * n_cls + c[ok]
         a = area[lr, lc] * frac
-        for k in range(1 + len(dens)):
-            w = a if k == 0 else dens[k - 1][lr, lc] * a
-            out[:, k] += np.bincount(sidx, weights=np.rint(w * inv[k]), minlength=size)
-    return out * q
+        for k in range(k_n):
+            hi, lo = _split_counts(a if k == 0 else dens[k - 1][lr, lc] * a, inv_fine[k])
+            out[:, k] += np.bincount(sidx, weights=hi, minlength=size)
+            out[:, k_n + k] += np.bincount(sidx, weights=lo, minlength=size)
+    return out
 
 
 def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
@@ -78,8 +93,8 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
     """Lazy array (region, class, quantity) of sums: area [m2], then each density x area [g C yr-1].
 
     One task per block reads the block's class, densities, area and labels and returns a small
-    table; the tables are summed. Sums are exact (see :func:`quanta`), so the result is the same
-    bit for bit for any chunking and any scheduler.
+    table of exact integer counts; the tables are summed (exactly) and scaled once. The result is
+    the same bit for bit for any chunking and any scheduler.
 
     Parameters
     ----------
@@ -98,13 +113,17 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
     blocks = [a.rechunk(chunks).to_delayed() for a in arrays]
     shared = labels.shared_by_block(grid)
     n_reg = len(labels.region_ids)
+    k_n = 1 + len(densities)
     q = quanta(grid, max_density, len(densities))
     task = dask.delayed(_block_sums, pure=True)
     parts = []
     for (i, j) in np.ndindex(*blocks[0].shape):
         t = task(*(b[i, j] for b in blocks), shared.get((i, j)), n_reg, n_cls, q)
-        parts.append(da.from_delayed(t, shape=(n_reg * n_cls, 1 + len(densities)), dtype=np.float64))
-    return da.stack(parts).sum(axis=0).reshape(n_reg, n_cls, 1 + len(densities))
+        parts.append(da.from_delayed(t, shape=(n_reg * n_cls, 2 * k_n), dtype=np.float64))
+    counts = da.stack(parts).sum(axis=0)
+    fine = q / 2.0**SPLIT_BITS
+    total = counts[:, :k_n] * q + counts[:, k_n:] * fine  # one rounding, the same for every chunking
+    return total.reshape(n_reg, n_cls, k_n)
 
 
 def region_ecosystem_table(sums: np.ndarray, labels: RegionLabels, region_names: dict[str, str],

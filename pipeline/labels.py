@@ -1,7 +1,7 @@
 """Region labels on the analysis grid: which region each pixel belongs to, border pixels shared
 by their exactly covered fraction (exactextract), built strip by strip and cached on disk.
 
-A pixel inside one region only is stored in the int32 raster ``whole`` (its region index; the
+A pixel inside one region only is stored in the integer raster ``whole`` (its region index; the
 last index is *unallocated*, -1 marks shared pixels). Shared pixels are listed with one entry per
 (region, fraction), the fractions of a pixel adding up to 1 (any remainder goes to
 *unallocated*). Built once per (grid, polygons); a second run reads the cache.
@@ -29,7 +29,7 @@ UNALLOCATED = "unallocated"
 #: Coverage this close to 1 counts as whole (exactextract's interior cells are exactly 1).
 _WHOLE = 1.0 - 1e-12
 #: Bump when the label format or algorithm changes, so old caches are not reused.
-LABELS_VERSION = "2"
+LABELS_VERSION = "3"
 #: Rows of pixels labelled per exactextract call (bounds the memory of the build).
 STRIP_ROWS = 1024
 #: Overlaps smaller than this fraction of the smaller polygon are numerical slivers, not errors.
@@ -41,7 +41,7 @@ class RegionLabels:
     """Labels of one set of regions on one grid (see the module docstring)."""
 
     region_ids: tuple[str, ...]  # the last is UNALLOCATED
-    whole: da.Array  # int32 (y, x), lazily read from the cache
+    whole: da.Array  # int16 or int32 (y, x), lazily read from the cache
     cell: np.ndarray  # flat pixel index of each shared-pixel entry, sorted
     region: np.ndarray  # region index of each entry
     fraction: np.ndarray  # covered fraction of each entry
@@ -174,7 +174,7 @@ def region_labels(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path) 
 
 def _build(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path, key: str):
     n = len(polys)
-    writer = label_cache.Writer(cache_dir, key, grid)
+    writer = label_cache.Writer(cache_dir, key, grid, n + 1)
     try:
         strips = _label_strips(polys, grid, writer)
     except BaseException:

@@ -1,5 +1,6 @@
-"""On-disk cache of region labels: ``<cache_dir>/labels-<key>/`` with ``whole.tif`` (int32, tiled,
-written strip by strip, read lazily) and ``shared.npz`` (the shared-pixel entries)."""
+"""On-disk cache of region labels: ``<cache_dir>/labels-<key>/`` with ``whole.tif`` (int16 when the
+regions fit, else int32; tiled, written strip by strip, read lazily) and ``shared.npz`` (the
+shared-pixel entries)."""
 
 from __future__ import annotations
 
@@ -43,15 +44,17 @@ class Writer:
     A half-written cache entry is never visible: readers look for ``meta.json``, written last.
     """
 
-    def __init__(self, cache_dir: Path, key: str, grid: AnalysisGrid):
+    def __init__(self, cache_dir: Path, key: str, grid: AnalysisGrid, n_regions: int = 0):
         self.grid, self.key = grid, key
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".labels-{key[:12]}-", dir=self.cache_dir))
         block = min(512, max(16, (min(grid.shape) // 16) * 16))
+        # the smallest type that holds the region indices: half the bytes to decode on every read
+        self.dtype = "int16" if n_regions < 2**15 - 1 else "int32"
         self.dst = rasterio.open(
             self.tmp / "whole.tif", "w", driver="GTiff", height=grid.height, width=grid.width, count=1,
-            dtype="int32", crs=grid.crs_wkt, transform=grid.transform, tiled=True, blockxsize=block,
+            dtype=self.dtype, crs=grid.crs_wkt, transform=grid.transform, tiled=True, blockxsize=block,
             blockysize=block, compress="DEFLATE")
 
     def abort(self) -> None:
@@ -60,7 +63,7 @@ class Writer:
 
     def write_strip(self, whole: np.ndarray, row0: int) -> None:
         window = rasterio.windows.Window(0, row0, whole.shape[1], whole.shape[0])
-        self.dst.write(whole, 1, window=window)
+        self.dst.write(whole.astype(self.dtype, copy=False), 1, window=window)
 
     def finish(self, cell, region, fraction, meta: dict):
         self.dst.close()

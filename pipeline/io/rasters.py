@@ -17,10 +17,16 @@ from rasterio.vrt import WarpedVRT
 from ..errors import GridError, InputError
 from ..grid import AnalysisGrid
 
+#: Creation options of the staging GeoTIFF each map is first written to, chunk by chunk, before the
+#: COG copy encodes it for good: ZSTD level 1 is cheap to encode and decode (about 7x faster than
+#: DEFLATE with a predictor) and still halves the temporary disk use of an uncompressed stage.
+STAGE_OPTIONS = {"compress": "ZSTD", "zstd_level": 1}
 #: GDAL creation options of every output map (COG driver). DEFLATE with the floating-point
-#: predictor: lossless, and half the size of plain DEFLATE on smooth sink fields.
+#: predictor: lossless, half the size of plain DEFLATE on smooth sink fields, and readable by every
+#: GIS (ZSTD is faster but older QGIS/ArcGIS builds cannot open it). Compression runs on every core
+#: (NUM_THREADS does not change the bytes written).
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "256",
-               "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER"}
+               "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 
 
 def raster_info(path: Path) -> dict:
@@ -112,9 +118,8 @@ def write_map_lazily(arr: xr.DataArray, path: Path, grid: AnalysisGrid, tags: di
     out = arr.astype("float32").rio.write_crs(grid.crs_wkt).rio.write_transform(grid.transform)
     out = out.rio.write_nodata(np.float32(np.nan), encoded=False)
     out.attrs = {k: str(v) for k, v in tags.items()}
-    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, compress="DEFLATE",
-                             predictor=3, lock=lock or threading.Lock(), compute=False,
-                             windowed=True)
+    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, **STAGE_OPTIONS,
+                             lock=lock or threading.Lock(), compute=False, windowed=True)
 
 
 def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool = False) -> None:
@@ -183,5 +188,5 @@ def write_labels_lazily(labels: "da.Array", path: Path, grid: AnalysisGrid, tags
     out = xr.DataArray(labels, dims=("y", "x"), coords=grid.coords()).astype("int32")
     out = out.rio.write_crs(grid.crs_wkt).rio.write_transform(grid.transform).rio.write_nodata(0, encoded=False)
     out.attrs = {k: str(v) for k, v in tags.items()}
-    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, compress="DEFLATE",
+    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, **STAGE_OPTIONS,
                              lock=lock or threading.Lock(), compute=False, windowed=True)
