@@ -110,20 +110,30 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
     """
     chunks = grid.dask_chunks
     arrays = [cls.data, area.data, labels.whole] + [d.astype(np.float64).data for d in densities]
-    blocks = [a.rechunk(chunks).to_delayed() for a in arrays]
-    shared = labels.shared_by_block(grid)
+    arrays = [a.rechunk(chunks) for a in arrays]
+    shared = dask.delayed(labels.shared_by_block(grid), pure=True)  # one key, read by every block
     n_reg = len(labels.region_ids)
     k_n = 1 + len(densities)
     q = quanta(grid, max_density, len(densities))
-    task = dask.delayed(_block_sums, pure=True)
-    parts = []
-    for (i, j) in np.ndindex(*blocks[0].shape):
-        t = task(*(b[i, j] for b in blocks), shared.get((i, j)), n_reg, n_cls, q)
-        parts.append(da.from_delayed(t, shape=(n_reg * n_cls, 2 * k_n), dtype=np.float64))
-    counts = da.stack(parts).sum(axis=0)
+    nby, nbx = arrays[0].numblocks
+    size = n_reg * n_cls
+    # one blockwise task per block, in the same array graph as the maps: dask fuses and orders the
+    # per-block chain (read, classify, sinks, sums) so that each block's arrays are freed early
+    parts = da.map_blocks(_located_block_sums, *arrays, shared, n_reg=n_reg, n_cls=n_cls, q=q, new_axis=[2, 3],
+                          chunks=((1,) * nby, (1,) * nbx, (size,), (2 * k_n,)), dtype=np.float64,
+                          name=f"block-sums-{dask.base.tokenize(*arrays, n_cls, q)}")
+    counts = parts.sum(axis=(0, 1))
     fine = q / 2.0**SPLIT_BITS
     total = counts[:, :k_n] * q + counts[:, k_n:] * fine  # one rounding, the same for every chunking
     return total.reshape(n_reg, n_cls, k_n)
+
+
+def _located_block_sums(cls, area, whole, *rest, n_reg, n_cls, q, block_info=None):
+    """:func:`_block_sums` of the block at ``block_info``'s location, shaped (1, 1, size, 2k)."""
+    *dens, shared = rest
+    loc = tuple(block_info[0]["chunk-location"])
+    out = _block_sums(cls, area, whole, *dens, shared.get(loc), n_reg, n_cls, q)
+    return out[None, None]
 
 
 def region_ecosystem_table(sums: np.ndarray, labels: RegionLabels, region_names: dict[str, str],
