@@ -9,6 +9,8 @@ are summed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dask
 import dask.array as da
 import numpy as np
@@ -16,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from .grid import AnalysisGrid
-from .labels import UNALLOCATED, RegionLabels
+from .labels import RegionLabels
 from .units import grams_to_Mg, m2_to_km2
 
 #: Quantities summed per (region, ecosystem), in this order.
@@ -108,6 +110,31 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
     max_density : float [g C m-2 yr-1]
         Bound on |density| used to choose the quanta.
     """
+    parts = aggregate_parts(cls, densities, area, labels, grid, n_cls, max_density)
+    return parts.finish(parts.counts.sum(axis=(0, 1)))
+
+
+@dataclass
+class Parts:
+    """Per-block exact counts of an aggregation, (blocks y, blocks x, region x class, 2k), and how to
+    turn their sum into the (region, class, quantity) totals."""
+
+    counts: da.Array
+    q: np.ndarray
+    n_reg: int
+    n_cls: int
+
+    def finish(self, counts):
+        """Totals (region, class, quantity) from summed counts (numpy or dask)."""
+        k_n = len(self.q)
+        fine = self.q / 2.0**SPLIT_BITS
+        total = counts[:, :k_n] * self.q + counts[:, k_n:] * fine  # one rounding, the same for every chunking
+        return total.reshape(self.n_reg, self.n_cls, k_n)
+
+
+def aggregate_parts(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
+                    grid: AnalysisGrid, n_cls: int, max_density: float = 5000.0) -> Parts:
+    """The per-block counts of :func:`aggregate`, to be summed over any set of blocks (e.g. a strip)."""
     chunks = grid.dask_chunks
     arrays = [cls.data, area.data, labels.whole] + [d.astype(np.float64).data for d in densities]
     arrays = [a.rechunk(chunks) for a in arrays]
@@ -117,15 +144,12 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
     q = quanta(grid, max_density, len(densities))
     nby, nbx = arrays[0].numblocks
     size = n_reg * n_cls
-    # one blockwise task per block, in the same array graph as the maps: dask fuses and orders the
-    # per-block chain (read, classify, sinks, sums) so that each block's arrays are freed early
-    parts = da.map_blocks(_located_block_sums, *arrays, shared, n_reg=n_reg, n_cls=n_cls, q=q, new_axis=[2, 3],
-                          chunks=((1,) * nby, (1,) * nbx, (size,), (2 * k_n,)), dtype=np.float64,
-                          name=f"block-sums-{dask.base.tokenize(*arrays, n_cls, q)}")
-    counts = parts.sum(axis=(0, 1))
-    fine = q / 2.0**SPLIT_BITS
-    total = counts[:, :k_n] * q + counts[:, k_n:] * fine  # one rounding, the same for every chunking
-    return total.reshape(n_reg, n_cls, k_n)
+    # one blockwise task per block, in the same array graph as the maps: dask fuses the per-block
+    # chain (read, classify, sinks, sums)
+    counts = da.map_blocks(_located_block_sums, *arrays, shared, n_reg=n_reg, n_cls=n_cls, q=q, new_axis=[2, 3],
+                           chunks=((1,) * nby, (1,) * nbx, (size,), (2 * k_n,)), dtype=np.float64,
+                           name=f"block-sums-{dask.base.tokenize(*arrays, n_cls, q)}")
+    return Parts(counts, q, n_reg, n_cls)
 
 
 def _located_block_sums(cls, area, whole, *rest, n_reg, n_cls, q, block_info=None):

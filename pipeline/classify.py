@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -22,9 +21,9 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata, run_scheme: Scheme | N
     ecosystem : DataArray of int16, dims (y, x)
         Index into ``scheme.ecosystems``; ``NODATA`` (-1) for nodata, ``UNKNOWN`` (-2) for codes
         the scheme lacks.
-    code_counts : dask array of int64
-        Pixel count per code value (length 2**bits of the code dtype), so unknown codes are
-        listed after the single compute without another read.
+    code_counts : dask array of int64, (blocks y, blocks x, codes)
+        Pixel count per code value (length 2**bits of the code dtype) per block, so unknown codes
+        are listed after the single pass without another read.
     """
     size = 1 << (8 * codes.dtype.itemsize) if codes.dtype.itemsize <= 2 else int(scheme.table["code"].max()) + 1
     target = run_scheme or scheme
@@ -52,13 +51,10 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata, run_scheme: Scheme | N
 
 
 def _code_counts(data: da.Array, count, size: int) -> da.Array:
-    parts = [da.from_delayed(_delayed(count)(blk), shape=(1, size), dtype=np.int64)
-             for blk in data.to_delayed().ravel()]
-    return da.concatenate(parts, axis=0).sum(axis=0)
-
-
-def _delayed(func):
-    return dask.delayed(func, pure=True)
+    """Per-block code histograms, shaped (blocks y, blocks x, size): sum them over blocks."""
+    nby, nbx = data.numblocks
+    return data.map_blocks(lambda b: count(b)[None], new_axis=[2], chunks=((1,) * nby, (1,) * nbx, (size,)),
+                           dtype=np.int64)
 
 
 def realm_of(eco: xr.DataArray, scheme: Scheme) -> xr.DataArray:

@@ -57,7 +57,7 @@ class AnalysisGrid:
         eps = 1e-9  # bounds on a pixel edge up to floating noise (0.15 / 0.05 = 2.9999999999999996) stay there
         i0, j0 = math.floor(xmin / r + eps), math.floor(ymin / r + eps)
         i1, j1 = math.ceil(xmax / r - eps), math.ceil(ymax / r - eps)
-        x0, y0, y1 = i0 * r, j0 * r, j1 * r
+        x0, y1 = i0 * r, j1 * r
         shape = (j1 - j0, i1 - i0)
         return cls(crs.to_wkt(), Affine(r, 0.0, x0, 0.0, -r, y1), shape, int(chunks))
 

@@ -108,7 +108,7 @@ def load(cfg: RunConfig) -> Inputs:
         rasters[f"epoch:{year}"] = _categorical("land-cover", path, lc.resampling, lc.band, lc.nodata,
                                                 f"balance.landcover_by_year.{year}")
     for scen in cfg.land_use_scenarios:
-        rasters[f"scenario:{scen.name}"] = _categorical(f"scenario land-cover", scen.path, lc.resampling, lc.band,
+        rasters[f"scenario:{scen.name}"] = _categorical("scenario land-cover", scen.path, lc.resampling, lc.band,
                                                         scen.nodata, f"land_use_scenarios[{scen.name}]")
     if cfg.emissions_grid is not None:
         e = cfg.emissions_grid

@@ -83,7 +83,7 @@ def write_report(run_dir: Path) -> Path:
               f"- QA: {qa['nodata_px']} nodata pixels, {qa['unknown_px']} unknown-class pixels, "
               f"{qa['unallocated_km2']:,.0f} km2 unallocated."
               + "".join(f" {k}: {v}." for k, v in qa.items() if k.startswith("flux_missing")),
-              f"- Every coefficient used, with its source and evidence tag: `tables/coefficients.csv`."
+              "- Every coefficient used, with its source and evidence tag: `tables/coefficients.csv`."
               + (f" **Unconfirmed values** (evidence [M], from memory of a widely cited figure; check before "
                  f"citing): {unconfirmed}." if unconfirmed else ""),
               "", "## Provenance", ""]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import multiprocessing
-import threading
-import warnings
+import os
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from rasterio.errors import RasterioError
 from rasterio._err import CPLE_BaseError
 
 from . import __version__
-from .aggregate import aggregate, region_ecosystem_table
+from .aggregate import Parts, aggregate_parts, region_ecosystem_table
 from .align import align, grid_from_spec
 from .balance import balance
 from .budgets import budgets, emission_density, gridded_emissions
@@ -31,7 +31,7 @@ from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables
 from .io.manifest import sha256, versions, write_manifest
-from .io.rasters import to_cog, write_labels_lazily, write_map_lazily
+from .io.rasters import open_stage, to_cog, write_rows
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
@@ -42,6 +42,7 @@ from .report_html import write_html_report
 from .sinks import compute_sinks
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
+from .streaming import block_partials, reduce_strip, strips
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
 from .timeseries import budgets_by_year, ccus_for_year, region_eco_for_epoch, trends
@@ -143,11 +144,13 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         """Sums per (region, class) on the regions' labels (sea pixels on the nearest zones, land pixels
         on the land polygons, when the zones are built by nearest distance)."""
         if not nearest:
-            return aggregate(cls, dens, area, labels, grid, n_cls, bound)
-        return (aggregate(cls.where(is_sea, -1), dens, area, labels, grid, n_cls, bound)
-                + aggregate(cls.where(~is_sea, -1), dens, area, label_sets["regions_land"], grid, n_cls, bound))
+            return aggregate_parts(cls, dens, area, labels, grid, n_cls, bound)
+        sea = aggregate_parts(cls.where(is_sea, -1), dens, area, labels, grid, n_cls, bound)
+        land = aggregate_parts(cls.where(~is_sea, -1), dens, area, label_sets["regions_land"], grid, n_cls, bound)
+        return Parts(sea.counts + land.counts, sea.q, sea.n_reg, sea.n_cls)  # exact integer counts
 
-    sums = {k: aggregate(eco, [removal, emission], area, lab, grid, n_eco, max_density) for k, lab in label_sets.items()
+    sums = {k: aggregate_parts(eco, [removal, emission], area, lab, grid, n_eco, max_density)
+            for k, lab in label_sets.items()
             if k != "regions"}
     sums["regions"] = by_region(eco, [removal, emission], n_eco)
     if "emissions_grid" in layers:  # emissions summed per region over the pixels with land cover, same pass
@@ -169,37 +172,42 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
         sums["transitions"] = by_region(transition_class(eco, earlier, n_eco), [], (n_eco + 1) * n_eco)
     # the nation, summed directly over the pixels: regions + unallocated must equal it (DESIGN 4)
-    pixel_total = ((removal - emission) * area).where(eco >= 0).sum().data
+    pixel_total = block_partials(((removal - emission) * area).where(eco >= 0).data, "sum")
 
     realm_idx = realm_of(eco, inputs.scheme)
     net = removal - emission
     maps = {"sink_total": net.where(eco >= 0)}
     for i, (realm, short) in enumerate(REALMS.items()):
         maps[f"sink_{short}"] = (sinks[realm].removal - sinks[realm].emission).where(realm_idx == i)
-    qa_lazy = {"nodata_px": (eco.data == NODATA).sum(), "unknown_px": (eco.data == UNKNOWN).sum()}
+    qa_lazy = {"nodata_px": (block_partials(eco.data == NODATA, "sum"), "sum"),
+               "unknown_px": (block_partials(eco.data == UNKNOWN, "sum"), "sum")}
     for s in sinks.values():
         qa_lazy.update(s.qa)
 
     config_hash = sha256(cfg.source_path) if cfg.source_path else hashlib.sha256(
         cfg.model_dump_json().encode()).hexdigest()
-    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as make_lock:
+    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as workers:
         (tmp / "maps").mkdir()
-        writes = []
         run_id = _run_id(cfg, config_hash)
-        for name in MAPS:
-            tags = _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id}
-            writes.append(write_map_lazily(maps[name], tmp / "maps" / f".{name}.stage.tif", grid, tags,
-                                           lock=make_lock(name)))
         label_values, label_table = _label_values(labels, inputs.regions)
-        writes.append(write_labels_lazily(
-            majority_labels(labels, grid, label_values), tmp / "maps" / ".regions.stage.tif", grid,
+        outputs = {name: maps[name].data.astype(np.float32) for name in MAPS}
+        outputs["regions"] = majority_labels(labels, grid, label_values)
+        stages = {name: open_stage(tmp / "maps" / f".{name}.stage.tif", grid, "float32", np.nan,
+                                   _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id})
+                  for name in MAPS}
+        stages["regions"] = open_stage(
+            tmp / "maps" / ".regions.stage.tif", grid, "int32", 0,
             {"kind": "categorical", "long_name": "region covering most of the pixel (0 = unallocated)",
              "values": "region id" if label_table is None else "see maps/regions.csv", "run_id": run_id,
-             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}, lock=make_lock("regions")))
+             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"})
         t1 = time.perf_counter()
-        with _progress() if progress else contextlib.nullcontext(), _read_errors():
-            _, sums_np, counts_np, qa, pixel_total = dask.compute(
-                writes, sums, {k: v[0] for k, v in categorical.items()}, qa_lazy, pixel_total)
+        try:
+            with _read_errors():
+                sums_np, counts_np, qa, pixel_total = _stream(grid, outputs, stages, sums, categorical, qa_lazy,
+                                                              pixel_total, workers, progress)
+        finally:
+            for ds in stages.values():
+                ds.close()
         timings["compute_s"] = time.perf_counter() - t1
         _check_after_compute(counts_np, categorical, inputs, lc, qa, cfg)
         conservation = _check_conservation(sums_np["regions"], float(pixel_total))
@@ -533,23 +541,58 @@ def _crs_label(crs) -> str:
 
 @contextlib.contextmanager
 def _scheduler(name: str | None):
-    """Use the named scheduler; yield a factory of locks that serialise writes to one file."""
+    """Use the named scheduler; yield its number of workers (threads, processes or cluster threads).
+
+    Maps are written by this process, strip by strip (:func:`_stream`), so no scheduler ever
+    writes a file: writing is safe under every scheduler without locks."""
     if name in (None, "threads", "threaded", "synchronous", "single-threaded"):
         with dask.config.set(scheduler=name or "threads"):
-            yield lambda _: threading.Lock()
+            yield 1 if name in ("synchronous", "single-threaded") else (os.cpu_count() or 1)
     elif name == "processes":
-        with multiprocessing.Manager() as manager, dask.config.set(scheduler="processes"):
-            yield lambda _: manager.Lock()
+        with dask.config.set(scheduler="processes"):
+            yield os.cpu_count() or 1
     else:
-        from distributed import Client, Lock
+        from distributed import Client
 
         with Client(name) as client:
-            yield lambda key: Lock(f"carbon-sink-write-{key}-{id(client)}")
+            yield max(1, sum(client.nthreads().values()))
 
 
-@contextlib.contextmanager
-def _progress():
-    from dask.diagnostics import ProgressBar
-
-    with ProgressBar(dt=0.5):
-        yield
+def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa_lazy: dict, pixel_total,
+            workers: int, progress: bool):
+    """The run's one pass, a strip of chunk rows at a time: compute the strip's map rows and the
+    partials of every reduction together (each input block read once), write the rows, add up the
+    partials. Returns the sums (region, class, quantity), the code histograms, the QA values and the
+    sum over all pixels."""
+    nby, nbx = pixel_total.numblocks
+    plan = strips(nby, nbx, workers)
+    c = grid.chunks
+    acc_sums: dict = {}
+    acc_counts: dict = {}
+    acc_qa: dict = {}
+    acc_total = 0.0
+    for n, (i0, i1) in enumerate(plan):
+        r0, r1 = i0 * c, min(i1 * c, grid.height)
+        rows, s_sums, s_counts, s_qa, s_total = dask.compute(
+            {k: v[r0:r1] for k, v in outputs.items()},
+            {k: p.counts[i0:i1].sum(axis=(0, 1)) for k, p in sums.items()},
+            {k: v[0][i0:i1].sum(axis=(0, 1)) for k, v in categorical.items()},
+            {k: reduce_strip(p, how, i0, i1) for k, (p, how) in qa_lazy.items()},
+            pixel_total[i0:i1].sum())
+        for k, arr in rows.items():
+            write_rows(stages[k], arr, r0)
+        for k, v in s_sums.items():
+            acc_sums[k] = acc_sums[k] + v if k in acc_sums else v
+        for k, v in s_counts.items():
+            acc_counts[k] = acc_counts[k] + v if k in acc_counts else v
+        for k, v in s_qa.items():
+            how = qa_lazy[k][1]
+            acc_qa[k] = v if k not in acc_qa else (acc_qa[k] + v if how == "sum" else max(acc_qa[k], v))
+        acc_total += float(s_total)
+        if progress:
+            done = (n + 1) / len(plan)
+            print(f"\r[{'#' * int(40 * done):<40}] {100 * done:5.1f}% of the grid", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    sums_np = {k: p.finish(acc_sums[k]) for k, p in sums.items()}
+    return sums_np, acc_counts, acc_qa, acc_total

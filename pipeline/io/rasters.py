@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -113,15 +112,6 @@ def _same_value(a, b) -> bool:
     return a == b or (np.isnan(a) and np.isnan(b))
 
 
-def write_map_lazily(arr: xr.DataArray, path: Path, grid: AnalysisGrid, tags: dict, lock=None):
-    """Return a dask task that writes ``arr`` (float32) to a tiled GeoTIFF, one chunk at a time."""
-    out = arr.astype("float32").rio.write_crs(grid.crs_wkt).rio.write_transform(grid.transform)
-    out = out.rio.write_nodata(np.float32(np.nan), encoded=False)
-    out.attrs = {k: str(v) for k, v in tags.items()}
-    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, **STAGE_OPTIONS,
-                             lock=lock or threading.Lock(), compute=False, windowed=True)
-
-
 def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool = False) -> None:
     """Copy a tiled GeoTIFF into a Cloud-Optimised GeoTIFF with overviews (GDAL COG driver); a
     categorical raster (labels) gets nearest-neighbour overviews and no floating-point predictor."""
@@ -183,10 +173,16 @@ def totals_to_density(path: Path, band: int, units: str, nodata: float | None, c
     return out
 
 
-def write_labels_lazily(labels: "da.Array", path: Path, grid: AnalysisGrid, tags: dict, lock=None):
-    """Return a dask task that writes an int32 label raster (0 = none) to a tiled GeoTIFF."""
-    out = xr.DataArray(labels, dims=("y", "x"), coords=grid.coords()).astype("int32")
-    out = out.rio.write_crs(grid.crs_wkt).rio.write_transform(grid.transform).rio.write_nodata(0, encoded=False)
-    out.attrs = {k: str(v) for k, v in tags.items()}
-    return out.rio.to_raster(path, tiled=True, blockxsize=256, blockysize=256, **STAGE_OPTIONS,
-                             lock=lock or threading.Lock(), compute=False, windowed=True)
+def open_stage(path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict):
+    """Open a staging GeoTIFF on ``grid`` for window-by-window writes (see ``STAGE_OPTIONS``)."""
+    ds = rasterio.open(path, "w", driver="GTiff", height=grid.height, width=grid.width, count=1, dtype=dtype,
+                       crs=grid.crs_wkt, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=256,
+                       blockysize=256, **STAGE_OPTIONS)
+    ds.update_tags(**{k: str(v) for k, v in tags.items()})
+    return ds
+
+
+def write_rows(ds, rows: np.ndarray, row0: int) -> None:
+    """Write a strip of full-width rows starting at ``row0``."""
+    ds.write(rows.astype(ds.dtypes[0], copy=False), 1,
+             window=rasterio.windows.Window(0, row0, rows.shape[1], rows.shape[0]))

@@ -15,6 +15,7 @@ import xarray as xr
 from ..config import RealmSpec
 from ..errors import ConfigError
 from ..tables import Scheme, coefficient_rates
+from ..streaming import block_partials
 from ..units import density_factor, sign_factor
 
 
@@ -27,7 +28,7 @@ class RealmSink:
     removal: xr.DataArray
     emission: xr.DataArray
     source: str
-    qa: dict[str, da.Array] = field(default_factory=dict)
+    qa: dict[str, tuple[da.Array, str]] = field(default_factory=dict)  # per-block partials and how they combine
 
 
 def _take(table: np.ndarray, eco: xr.DataArray) -> xr.DataArray:
@@ -91,9 +92,10 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     removal = value.clip(min=0) + (base.removal if base else 0)
     emission = (-value).clip(min=0) + (base.emission if base else 0)
     src = " + ".join(fluxes[n].attrs.get("source", n) for n in names)
-    qa = {f"flux_missing_px:{realm}": missing.data.sum(), f"flux_used_px:{realm}": use.data.sum()}
+    qa = {f"flux_missing_px:{realm}": (block_partials(missing.data, "sum"), "sum"),
+          f"flux_used_px:{realm}": (block_partials(use.data, "sum"), "sum")}
     for n, part in parts.items():
-        qa[f"flux_max_abs:{realm}:{n}"] = abs(part.where(use & part.notnull(), 0.0)).data.max()
+        qa[f"flux_max_abs:{realm}:{n}"] = (block_partials(abs(part.where(use & part.notnull(), 0.0)).data, "max"), "max")
     return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
                      + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa)
 

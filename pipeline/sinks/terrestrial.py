@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from ..tables import Scheme
+from ..streaming import block_partials
 from ._methods import RealmSink, compute_realm, in_realm
 
 #: Ecosystems a terrestrial flux raster (NEP, NBP, SLAND) applies to by default. Built-up land,
@@ -54,8 +55,9 @@ def stock_change(eco: xr.DataArray, earlier: xr.DataArray, scheme: Scheme, densi
     no_earlier = land & (earlier < 0)
     crossing = (eco >= 0) & (earlier >= 0) & (land != land_before)
     changed = counted & (earlier != eco)
-    qa = {"stock_change_earlier_nodata_px": no_earlier.data.sum(), "stock_change_changed_px": changed.data.sum(),
-          "stock_change_realm_crossing_px": crossing.data.sum(), "stock_change_terrestrial_px": land.data.sum()}
+    qa = {"stock_change_earlier_nodata_px": no_earlier, "stock_change_changed_px": changed,
+          "stock_change_realm_crossing_px": crossing, "stock_change_terrestrial_px": land}
+    qa = {k: (block_partials(v.data, "sum"), "sum") for k, v in qa.items()}
     return RealmSink("terrestrial", "stock_change", dc.clip(min=0), (-dc).clip(min=0),
                      f"stock difference {t1}-{t2} on land-cover change", qa)
 
@@ -70,7 +72,7 @@ def transition_class(eco: xr.DataArray, earlier: xr.DataArray, n_eco: int) -> xr
 
 
 def transition_table(area_m2: np.ndarray, region_ids, region_names: dict, scheme: Scheme,
-                     densities: np.ndarray, t1: int, t2: int) -> "pd.DataFrame":
+                     densities: np.ndarray, t1: int, t2: int):
     """Area changed from each ecosystem to each other, per region, with the stock change it implies.
 
     ``area_m2`` has shape (region, transition class) with classes from :func:`transition_class`.
