@@ -44,13 +44,7 @@ def align(rasters: dict[str, RasterSource], grid: AnalysisGrid, cache_dir=None) 
     """
     out = {}
     for key, src in rasters.items():
-        xmin, ymin, xmax, ymax = transform_bounds(src.info["crs"], grid.crs, *src.info["bounds"], densify_pts=21)
-        gx0, gy0, gx1, gy1 = grid.bounds
-        if xmax <= gx0 or xmin >= gx1 or ymax <= gy0 or ymin >= gy1:
-            raster_bounds = tuple(round(b, 4) for b in src.info["bounds"])
-            raise GridError(f"{src.path}: the raster (bounds {raster_bounds} in {_crs_name(src.info['crs'])}) does "
-                            f"not overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in "
-                            f"{_crs_name(grid.crs)}). Fix: check the file, its CRS, or grid.bounds")
+        check_overlap(src, grid)
         path, band, units, nodata = src.path, src.band, src.units, src.nodata
         if units is not None and is_total(units):  # per-pixel totals: densities on their own grid first
             path = totals_to_density(src.path, src.band, units, src.nodata, cache_dir or Path(tempfile.gettempdir()))
@@ -60,6 +54,17 @@ def align(rasters: dict[str, RasterSource], grid: AnalysisGrid, cache_dir=None) 
                           "name": src.name, "declared_units": src.units or ""})
         out[key] = arr
     return out
+
+
+def check_overlap(src: RasterSource, grid: AnalysisGrid) -> None:
+    """Fail unless the raster's extent, reprojected to the grid's CRS, overlaps the grid."""
+    xmin, ymin, xmax, ymax = transform_bounds(src.info["crs"], grid.crs, *src.info["bounds"], densify_pts=21)
+    gx0, gy0, gx1, gy1 = grid.bounds
+    if xmax <= gx0 or xmin >= gx1 or ymax <= gy0 or ymin >= gy1:
+        raster_bounds = tuple(round(b, 4) for b in src.info["bounds"])
+        raise GridError(f"{src.path}: the raster (bounds {raster_bounds} in {_crs_name(src.info['crs'])}) does "
+                        f"not overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in "
+                        f"{_crs_name(grid.crs)}). Fix: check the file, its CRS, or grid.bounds")
 
 
 def _crs_name(crs) -> str:

@@ -15,7 +15,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from .errors import ConfigError, did_you_mean
 from .grid import CHINA_ALBERS
-from .units import SIGN_CONVENTIONS, accepted_density_units, accepted_flux_units
+from .units import SIGN_CONVENTIONS, accepted_flux_units
 
 
 def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
@@ -28,27 +28,21 @@ def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
     return path
 
 
-def _known_units(value: str) -> str:
-    value = " ".join(value.split())
-    if value not in accepted_density_units():
-        raise ValueError(f"unknown units '{value}'.{did_you_mean(value, accepted_density_units())} "
-                         f"Accepted: {', '.join(accepted_density_units())}")
-    return value
-
-
-def _known_flux_units(value: str) -> str:
-    value = " ".join(value.split())
-    if value not in accepted_flux_units():
-        raise ValueError(f"unknown units '{value}'.{did_you_mean(value, accepted_flux_units())} "
-                         f"Accepted: {', '.join(accepted_flux_units())}")
-    return value
+def _one_of(accepted):
+    """A validator accepting the unit strings ``accepted()`` returns (whitespace normalised)."""
+    def check(value: str) -> str:
+        value = " ".join(value.split())
+        if value not in accepted():
+            raise ValueError(f"unknown units '{value}'.{did_you_mean(value, accepted())} "
+                             f"Accepted: {', '.join(accepted())}")
+        return value
+    return check
 
 
 #: A path that must exist, resolved relative to the config file.
 ExistingPath = Annotated[Path, AfterValidator(_resolve_existing)]
-DensityUnits = Annotated[str, AfterValidator(_known_units)]
 #: A density, or a per-pixel total (converted to a density on the source grid).
-FluxUnits = Annotated[str, AfterValidator(_known_flux_units)]
+FluxUnits = Annotated[str, AfterValidator(_one_of(accepted_flux_units))]
 
 
 class _Spec(BaseModel):

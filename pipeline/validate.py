@@ -332,17 +332,9 @@ def _check_composite(comp, ids: list[str]) -> None:
 
 def _check_overlap(src, grid) -> None:
     """The raster's extent, reprojected, must overlap the grid (the check :func:`pipeline.align.align` makes)."""
-    from rasterio.warp import transform_bounds
+    from .align import check_overlap
 
-    from .align import _crs_name
-
-    xmin, ymin, xmax, ymax = transform_bounds(src.info["crs"], grid.crs, *src.info["bounds"], densify_pts=21)
-    gx0, gy0, gx1, gy1 = grid.bounds
-    if xmax <= gx0 or xmin >= gx1 or ymax <= gy0 or ymin >= gy1:
-        raster_bounds = tuple(round(b, 4) for b in src.info["bounds"])
-        raise GridError(f"{src.path}: the raster (bounds {raster_bounds} in {_crs_name(src.info['crs'])}) does "
-                        f"not overlap the analysis grid (bounds {tuple(round(b) for b in grid.bounds)} in "
-                        f"{_crs_name(grid.crs)}). Fix: check the file, its CRS, or grid.bounds")
+    check_overlap(src, grid)
 
 
 def _check_regions_on_grid(regions, grid, path) -> None:
