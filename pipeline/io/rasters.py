@@ -28,6 +28,11 @@ COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "256",
                "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 
 
+#: GDAL block cache [MB] while a map is copied into a COG (GDAL's default, 5 % of RAM, grows with the
+#: map up to that cap; the copy needs only a few strips of tiles).
+COG_CACHE_MB = 256
+
+
 def raster_info(path: Path) -> dict:
     """Open a raster's header (no pixels) and return CRS, bounds, shape, nodata, dtype and tags.
 
@@ -120,7 +125,8 @@ def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool =
     options = dict(COG_OPTIONS)
     if categorical:
         options.update(RESAMPLING="NEAREST", PREDICTOR="NO")
-    rasterio.shutil.copy(src_path, dst_path, driver="COG", **options)
+    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB):  # the copy streams: a small block cache keeps memory flat
+        rasterio.shutil.copy(src_path, dst_path, driver="COG", **options)
 
 
 def totals_to_density(path: Path, band: int, units: str, nodata: float | None, cache_dir: Path) -> Path:
@@ -182,7 +188,7 @@ def open_stage(path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict):
     return ds
 
 
-def write_rows(ds, rows: np.ndarray, row0: int) -> None:
-    """Write a strip of full-width rows starting at ``row0``."""
+def write_rows(ds, rows: np.ndarray, row0: int, col0: int = 0) -> None:
+    """Write a window of pixels whose top-left corner is (``row0``, ``col0``)."""
     ds.write(rows.astype(ds.dtypes[0], copy=False), 1,
-             window=rasterio.windows.Window(0, row0, rows.shape[1], rows.shape[0]))
+             window=rasterio.windows.Window(col0, row0, rows.shape[1], rows.shape[0]))
