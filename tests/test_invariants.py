@@ -14,19 +14,27 @@ def _run(tmp_path, name, chunks=None, scheduler=None):
     if chunks:
         cfg = cfg.model_copy(update={"grid": cfg.grid.model_copy(update={"chunks": chunks})})
     res = run(cfg, tmp_path / name, scheduler=scheduler)
-    return {t: (res.run_dir / "tables" / t).read_bytes() for t in TABLES}
+    return _products(res.run_dir)
+
+
+def _products(run_dir):
+    """The tables and the map GeoTIFFs, as bytes."""
+    out = {t: (run_dir / "tables" / t).read_bytes() for t in TABLES}
+    out.update({p.name: p.read_bytes() for p in sorted((run_dir / "maps").glob("*.tif"))})
+    return out
 
 
 def test_tables_byte_identical_across_chunk_sizes(tmp_path, sample_run):
-    reference = {t: (sample_run.run_dir / "tables" / t).read_bytes() for t in TABLES}  # chunks 64
+    reference = _products(sample_run.run_dir)  # chunks 64
     for chunks in (37, 100, 512):
         assert _run(tmp_path, f"c{chunks}", chunks=chunks) == reference, chunks
 
 
 def test_tables_byte_identical_on_distributed_cluster(tmp_path, sample_run):
+    """Tables and GeoTIFFs of a run on a LocalCluster of worker processes equal the threaded run's."""
     from distributed import LocalCluster
 
-    reference = {t: (sample_run.run_dir / "tables" / t).read_bytes() for t in TABLES}
+    reference = _products(sample_run.run_dir)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
         assert _run(tmp_path, "dist", scheduler=cluster.scheduler_address) == reference
