@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -49,11 +50,68 @@ def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.n
 def _split_counts(w: np.ndarray, inv_fine: float) -> tuple[np.ndarray, np.ndarray]:
     """``w`` in units of the fine quantum q, as hi * 2**SPLIT_BITS + lo with integers hi and
     |lo| <= 2**(SPLIT_BITS - 1): both parts sum exactly in float64 (hi because |w| / Q is bounded,
-    lo because |lo| is small), so the total is exact to q, whatever the order of the sums."""
+    lo because |lo| is small), so the total is exact to q, whatever the order of the sums.
+    (The reference for :func:`_dense_sums`, which does the same per pixel.)"""
     x = w * inv_fine
     hi = np.rint(x * 2.0**-SPLIT_BITS)
     lo = np.rint(x - hi * 2.0**SPLIT_BITS)
     return hi, lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _dense_sums(cls, whole, area, dens, n_cls, inv_fine, out):  # pragma: no cover (compiled)
+    """Add every pixel of a block with a class and a whole region to ``out`` (bin, 2k), in one pass:
+    area and each density x area, split as in :func:`_split_counts` (coarse counts in the first k
+    columns, fine counts in the last k). ``dens`` is (k - 1, y, x)."""
+    ny, nx = cls.shape
+    kd = dens.shape[0]
+    k_n = kd + 1
+    up = 2.0**SPLIT_BITS
+    down = 2.0**-SPLIT_BITS
+    for i in range(ny):
+        for j in range(nx):
+            c = cls[i, j]
+            r = whole[i, j]
+            if c < 0 or r < 0:
+                continue
+            b = r * n_cls + c
+            a = area[i, j]
+            x = a * inv_fine[0]
+            hi = np.rint(x * down)
+            out[b, 0] += hi
+            out[b, k_n] += np.rint(x - hi * up)
+            for k in range(kd):
+                x = dens[k, i, j] * a * inv_fine[k + 1]
+                hi = np.rint(x * down)
+                out[b, k + 1] += hi
+                out[b, k_n + k + 1] += np.rint(x - hi * up)
+
+
+@numba.njit(cache=True, nogil=True)
+def _shared_sums(cls, area, dens, lr, lc, reg, frac, n_cls, inv_fine, out):  # pragma: no cover (compiled)
+    """Add the border pixels (row ``lr``, column ``lc``, region ``reg``, covered fraction ``frac``)
+    of a block to ``out``, like :func:`_dense_sums` with the area scaled by the fraction."""
+    kd = dens.shape[0]
+    k_n = kd + 1
+    up = 2.0**SPLIT_BITS
+    down = 2.0**-SPLIT_BITS
+    for s in range(lr.shape[0]):
+        i = lr[s]
+        j = lc[s]
+        c = cls[i, j]
+        if c < 0:
+            continue
+        b = reg[s] * n_cls + c
+        a = area[i, j] * frac[s]
+        x = a * inv_fine[0]
+        hi = np.rint(x * down)
+        out[b, 0] += hi
+        out[b, k_n] += np.rint(x - hi * up)
+        for k in range(kd):
+            x = dens[k, i, j] * a * inv_fine[k + 1]
+            hi = np.rint(x * down)
+            out[b, k + 1] += hi
+            out[b, k_n + k + 1] += np.rint(x - hi * up)
 
 
 def _block_sums(cls, area, whole, *rest) -> np.ndarray:
@@ -61,32 +119,20 @@ def _block_sums(cls, area, whole, *rest) -> np.ndarray:
     the coarse quantum (first half of the columns) and of the fine quantum (second half).
 
     ``rest`` is the densities' blocks followed by (shared, n_reg, n_cls, q). Pixels of no class or
-    no whole region go to one extra bin, dropped (no boolean gathers).
+    no whole region are left out; border pixels (``shared``) add their covered fraction to each of
+    their regions. One compiled pass per block (numba): no per-quantity temporaries.
     """
     *dens, shared, n_reg, n_cls, q = rest
     k_n = 1 + len(dens)
-    size = n_reg * n_cls
-    inv_fine = 2.0**SPLIT_BITS / q  # powers of two: exact
-    out = np.zeros((size, 2 * k_n))
-    idx = whole.astype(np.int64) * n_cls + cls
-    idx[(cls < 0) | (whole < 0)] = size
-    idx = idx.ravel()
-    for k in range(k_n):
-        w = area if k == 0 else dens[k - 1] * area
-        hi, lo = _split_counts(w, inv_fine[k])
-        out[:, k] = np.bincount(idx, weights=hi.ravel(), minlength=size + 1)[:size]
-        out[:, k_n + k] = np.bincount(idx, weights=lo.ravel(), minlength=size + 1)[:size]
+    inv_fine = 2.0**SPLIT_BITS / np.asarray(q, dtype=np.float64)  # powers of two: exact
+    out = np.zeros((n_reg * n_cls, 2 * k_n))
+    stack = (np.stack([np.asarray(d, dtype=np.float64) for d in dens]) if dens
+             else np.empty((0,) + cls.shape, dtype=np.float64))
+    area = np.asarray(area, dtype=np.float64)
+    _dense_sums(cls, whole, area, stack, n_cls, inv_fine, out)
     if shared is not None:
         lr, lc, reg, frac = shared
-        c = cls[lr, lc]
-        ok = c >= 0
-        lr, lc, frac = lr[ok], lc[ok], frac[ok]
-        sidx = reg[ok].astype(np.int64) * n_cls + c[ok]
-        a = area[lr, lc] * frac
-        for k in range(k_n):
-            hi, lo = _split_counts(a if k == 0 else dens[k - 1][lr, lc] * a, inv_fine[k])
-            out[:, k] += np.bincount(sidx, weights=hi, minlength=size)
-            out[:, k_n + k] += np.bincount(sidx, weights=lo, minlength=size)
+        _shared_sums(cls, area, stack, lr, lc, reg, frac, n_cls, inv_fine, out)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
@@ -571,27 +572,43 @@ def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa
     acc_counts: dict = {}
     acc_qa: dict = {}
     acc_total = 0.0
-    for n, (i0, i1) in enumerate(plan):
-        r0, r1 = i0 * c, min(i1 * c, grid.height)
-        rows, s_sums, s_counts, s_qa, s_total = dask.compute(
-            {k: v[r0:r1] for k, v in outputs.items()},
-            {k: p.counts[i0:i1].sum(axis=(0, 1)) for k, p in sums.items()},
-            {k: v[0][i0:i1].sum(axis=(0, 1)) for k, v in categorical.items()},
-            {k: reduce_strip(p, how, i0, i1) for k, (p, how) in qa_lazy.items()},
-            pixel_total[i0:i1].sum())
+
+    def write_strip(rows: dict, r0: int) -> None:
         for k, arr in rows.items():
             write_rows(stages[k], arr, r0)
-        for k, v in s_sums.items():
-            acc_sums[k] = acc_sums[k] + v if k in acc_sums else v
-        for k, v in s_counts.items():
-            acc_counts[k] = acc_counts[k] + v if k in acc_counts else v
-        for k, v in s_qa.items():
-            how = qa_lazy[k][1]
-            acc_qa[k] = v if k not in acc_qa else (acc_qa[k] + v if how == "sum" else max(acc_qa[k], v))
-        acc_total += float(s_total)
-        if progress:
-            done = (n + 1) / len(plan)
-            print(f"\r[{'#' * int(40 * done):<40}] {100 * done:5.1f}% of the grid", end="", file=sys.stderr, flush=True)
+
+    # one writer thread (GDAL releases the GIL while it compresses): strip n is written while
+    # strip n + 1 is computed; only this thread touches the staging files
+    writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="carbon-sink-writer")
+    pending = None
+    try:
+        for n, (i0, i1) in enumerate(plan):
+            r0, r1 = i0 * c, min(i1 * c, grid.height)
+            rows, s_sums, s_counts, s_qa, s_total = dask.compute(
+                {k: v[r0:r1] for k, v in outputs.items()},
+                {k: p.counts[i0:i1].sum(axis=(0, 1)) for k, p in sums.items()},
+                {k: v[0][i0:i1].sum(axis=(0, 1)) for k, v in categorical.items()},
+                {k: reduce_strip(p, how, i0, i1) for k, (p, how) in qa_lazy.items()},
+                pixel_total[i0:i1].sum())
+            if pending is not None:
+                pending.result()  # at most one strip waits to be written: memory stays bounded
+            pending = writer.submit(write_strip, rows, r0)
+            for k, v in s_sums.items():
+                acc_sums[k] = acc_sums[k] + v if k in acc_sums else v
+            for k, v in s_counts.items():
+                acc_counts[k] = acc_counts[k] + v if k in acc_counts else v
+            for k, v in s_qa.items():
+                how = qa_lazy[k][1]
+                acc_qa[k] = v if k not in acc_qa else (acc_qa[k] + v if how == "sum" else max(acc_qa[k], v))
+            acc_total += float(s_total)
+            if progress:
+                done = (n + 1) / len(plan)
+                print(f"\r[{'#' * int(40 * done):<40}] {100 * done:5.1f}% of the grid", end="", file=sys.stderr,
+                      flush=True)
+        if pending is not None:
+            pending.result()
+    finally:
+        writer.shutdown(wait=True)
     if progress:
         print(file=sys.stderr)
     sums_np = {k: p.finish(acc_sums[k]) for k, p in sums.items()}
