@@ -127,24 +127,106 @@ def sign_factor(sign_convention: str) -> float:
     )
 
 
+#: Typical largest |sink density| in a correctly declared raster of each realm [g C m-2 yr-1]: the
+#: scale a rescaled maximum is compared with when guessing the units a file really uses. Forest NEP
+#: reaches a few hundred (eddy covariance ~400); lake burial tops out near 260 and river outgassing
+#: runs 100-1,300; blue-carbon burial is 80-230 and shelf air-sea uptake ~30.
+PLAUSIBLE_TYPICAL_MAX = {"terrestrial": 300.0, "inland_water": 300.0, "ocean": 100.0}
+#: A raster whose largest |value| falls below PLAUSIBLE_ABS_MAX / PLAUSIBLE_SPAN is implausibly
+#: *small*: such rescalings are not suggested (a flux raster of a realm has some pixel above 1-5).
+PLAUSIBLE_SPAN = 1000.0
+
+
+def _unit_family(units: str) -> tuple[list[str], object] | None:
+    """The accepted units of the same kind as ``units`` (densities or per-pixel totals) and the
+    factor function of that kind; None for an unknown unit."""
+    if is_total(units):
+        return accepted_total_units(), total_factor
+    if units in _DENSITY_UNITS:
+        return accepted_density_units(), density_factor
+    return None
+
+
+def likely_units(max_abs: float, realm: str, units: str) -> tuple[list[str], float] | None:
+    """The accepted units (of the kind of ``units``) the file most likely uses, given that its largest
+    |value| read as ``units`` is ``max_abs`` g C m-2 yr-1.
+
+    Re-reading the same numbers in another unit ``v`` multiplies the converted maximum by
+    factor(v) / factor(units). Candidates are the units that bring it into the realm's plausible
+    range [PLAUSIBLE_ABS_MAX / PLAUSIBLE_SPAN, PLAUSIBLE_ABS_MAX]; the best is the one closest (in
+    orders of magnitude) to :data:`PLAUSIBLE_TYPICAL_MAX`. Units of the same scale (``g C m-2 yr-1``
+    and ``t C km-2 yr-1``) are returned together. Returns (units, rescaled maximum), or None when no
+    accepted unit makes the maximum plausible.
+    """
+    units = " ".join(str(units).split())
+    family = _unit_family(units)
+    if family is None or not np.isfinite(max_abs) or max_abs <= 0:
+        return None
+    names, factor = family
+    hi = PLAUSIBLE_ABS_MAX[realm]
+    lo, typical = hi / PLAUSIBLE_SPAN, PLAUSIBLE_TYPICAL_MAX[realm]
+    groups: list[tuple[float, list[str]]] = []  # (rescaled maximum, units of that scale)
+    for other in names:
+        if other == units:
+            continue
+        rescaled = max_abs * factor(other) / factor(units)
+        if not lo <= rescaled <= hi:
+            continue
+        for m, group in groups:
+            if np.isclose(m, rescaled, rtol=1e-9, atol=0):
+                group.append(other)
+                break
+        else:
+            groups.append((rescaled, [other]))
+    if not groups:
+        return None
+    rescaled, best = min(groups, key=lambda g: abs(np.log10(g[0] / typical)))
+    return best, rescaled
+
+
+def _mistake(declared: str, meant: str) -> str:
+    """The words that differ between two unit strings, as "'kg' written for 'g'"."""
+    a, b = declared.split(), meant.split()
+    if len(a) != len(b):
+        return f"'{declared}' written for '{meant}'"
+    return ", ".join(f"'{x}' written for '{y}'" for x, y in zip(a, b) if x != y)
+
+
 def check_plausible(max_abs: float, realm: str, units: str, source: str) -> None:
     """Fail with the likely mistake when a converted density is implausibly large.
 
-    ``max_abs`` is the largest |value| after conversion to g C m-2 yr-1.
+    ``max_abs`` is the largest |value| after conversion to g C m-2 yr-1 (per-pixel totals: after
+    division by the source pixel's area). The hint names the accepted unit of the same kind in which
+    the file's numbers would be plausible (see :func:`likely_units`), or says that no unit would.
     """
     limit = PLAUSIBLE_ABS_MAX[realm]
-    if np.isfinite(max_abs) and max_abs > limit:
-        ratio = max_abs / limit
-        hint = ""
-        for wrong, right in (("kg", "g"), ("yr-1", "s-1"), ("Mg C ha-1", "g C m-2")):
-            if wrong in units:
-                hint = f" Is the raster perhaps in '{units.replace(wrong, right)}' rather than '{units}'?"
-                break
-        raise UnitError(
-            f"{source}: values reach {max_abs:,.0f} g C m-2 yr-1 after conversion from '{units}', "
-            f"{ratio:,.0f}x the plausible maximum for the {realm} realm ({limit:,.0f}).{hint} "
-            "Fix: declare the units the file really uses."
-        )
+    if not (np.isfinite(max_abs) and max_abs > limit):
+        return
+    units = " ".join(str(units).split())
+    ratio = max_abs / limit
+    guess = likely_units(max_abs, realm, units)
+    if guess is not None:
+        best, rescaled = guess
+        family = _unit_family(units)
+        scale = family[1](units) / family[1](best[0])
+        same = f" (or as {' or '.join(repr(b) for b in best[1:])}, the same scale)" if len(best) > 1 else ""
+        hint = (f" Is the raster perhaps in '{best[0]}' rather than '{units}'? Read so{same}, its maximum is "
+                f"{rescaled:,.3g} g C m-2 yr-1, a plausible value; as declared, every value is {scale:,.4g}x too "
+                f"{'large' if scale > 1 else 'small'} (likely mistake: {_mistake(units, best[0])}).")
+        fix = "Fix: declare the units the file really uses."
+    else:
+        kind = "per-pixel total" if is_total(units) else "density"
+        hint = (f" No accepted {kind} unit brings this maximum within the plausible "
+                f"{limit / PLAUSIBLE_SPAN:,.3g}-{limit:,.0f} g C m-2 yr-1, so the unit name is probably not the "
+                "mistake: check the nodata value (an undeclared fill value such as -9999 or 1e20 reads as data), "
+                "a scale factor or offset in the file, and that the layer is a flux of this realm at all.")
+        fix = "Fix: declare the file's nodata value (key 'nodata') or correct the file, then its units."
+    big = f"{max_abs:,.0f}" if max_abs < 1e15 else f"{max_abs:.3g}"
+    times = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
+    raise UnitError(
+        f"{source}: values reach {big} g C m-2 yr-1 after conversion from '{units}', "
+        f"{times}x the plausible maximum for the {realm} realm ({limit:,.0f}).{hint} {fix}"
+    )
 
 
 # --- carbon stocks (stock-difference method) -------------------------------------------------

@@ -43,3 +43,71 @@ def test_check_plausible__names_likely_mistake():
     with pytest.raises(UnitError, match="g C m-2 yr-1' rather than 'kg C m-2 yr-1'"):
         units.check_plausible(500_000.0, "terrestrial", "kg C m-2 yr-1", "nep.tif")
     units.check_plausible(400.0, "terrestrial", "g C m-2 yr-1", "nep.tif")  # plausible: no error
+
+
+def _hint(max_abs, realm, declared):
+    with pytest.raises(UnitError) as info:
+        units.check_plausible(max_abs, realm, declared, "flux.tif")
+    return str(info.value)
+
+
+def test_check_plausible__g_declared_as_kg():
+    # the file holds 250 (g C m-2 yr-1) but says kg: 250 x 1000 = 250,000 after conversion
+    msg = _hint(250 * 1000.0, "terrestrial", "kg C m-2 yr-1")
+    assert "'g C m-2 yr-1' rather than 'kg C m-2 yr-1'" in msg
+    assert "'t C km-2 yr-1', the same scale" in msg  # 1 t / 1 km2 = 1e6 g / 1e6 m2 = 1 g m-2
+    assert "its maximum is 250 g C m-2 yr-1" in msg and "1,000x too large" in msg
+    assert "'kg' written for 'g'" in msg
+    assert "s-1" not in msg  # never suggests per second: that would make the values 3e7x larger
+
+
+def test_check_plausible__per_year_values_declared_per_second():
+    # GCB-style declaration kg C m-2 s-1, but the file holds 0.3 kg C m-2 *yr-1* (= 300 g C m-2 yr-1):
+    # converted as per second: 0.3 x 1000 g x 31,557,600 s (Julian year) = 9.467e9
+    msg = _hint(0.3 * 1000 * 31_557_600, "terrestrial", "kg C m-2 s-1")
+    assert "'kg C m-2 yr-1' rather than 'kg C m-2 s-1'" in msg
+    assert "its maximum is 300 g C m-2 yr-1" in msg
+    assert "3.156e+07x too large" in msg  # 31,557,600 s per year
+    assert "'s-1' written for 'yr-1'" in msg
+
+
+def test_check_plausible__g_per_m2_declared_as_Mg_per_ha():
+    # 400 g C m-2 yr-1 declared as Mg C ha-1 yr-1: 1 Mg ha-1 = 1e6 g / 1e4 m2 = 100 g m-2 -> 40,000
+    msg = _hint(400 * 100.0, "terrestrial", "Mg C ha-1 yr-1")
+    assert "'g C m-2 yr-1' rather than 'Mg C ha-1 yr-1'" in msg
+    assert "its maximum is 400 g C m-2 yr-1" in msg and "100x too large" in msg
+    assert "'Mg' written for 'g', 'ha-1' written for 'm-2'" in msg
+
+
+def test_check_plausible__per_pixel_total_suggests_a_total_unit():
+    # 300 Mg C per 1 km2 pixel (= 300 g C m-2 yr-1) declared as Tg: 300 x 1e12 g / 1e6 m2 = 3e8
+    msg = _hint(300 * 1e12 / 1e6, "terrestrial", "Tg C yr-1 per pixel")
+    assert "'Mg C yr-1 per pixel' rather than 'Tg C yr-1 per pixel'" in msg
+    assert "'t C yr-1 per pixel', the same scale" in msg
+    assert "1e+06x too large" in msg and "'Tg' written for 'Mg'" in msg  # Tg / Mg = 1e12 / 1e6
+
+
+def test_check_plausible__ocean_mol_suggestion_is_the_closest_to_typical():
+    # 5,000 g C m-2 yr-1 from 'mol C m-2 yr-1' (416.3 mol): read as g C it is 416.3, as g CO2
+    # 416.3 x 12/44 = 113.5, nearer the ocean's typical maximum of 100 (log10 distance 0.06 vs 0.62)
+    msg = _hint(5000.0, "ocean", "mol C m-2 yr-1")
+    assert "'g CO2 m-2 yr-1' rather than 'mol C m-2 yr-1'" in msg
+    assert f"its maximum is {5000 / 12.011 * 12 / 44:,.3g} g C m-2 yr-1" in msg
+
+
+def test_check_plausible__no_unit_fits_gives_a_generic_message():
+    # a fill value of 1e30 read as data: the smallest accepted factor (mmol C m-2 d-1 -> 4.4e-3 of
+    # g C m-2 yr-1) still leaves 4.4e27 g C m-2 yr-1
+    msg = _hint(1e30, "terrestrial", "g C m-2 yr-1")
+    assert "rather than" not in msg
+    assert "No accepted density unit brings this maximum within the plausible 3-3,000" in msg
+    assert "nodata" in msg
+
+
+def test_likely_units__candidates_by_hand():
+    # 2,000,000 from kg C m-2 yr-1 (raw 2,000): as g C m-2 yr-1 -> 2,000 (in range, log10 distance
+    # from 300 = 0.82); as g CO2 -> 545.5 (distance 0.26): the CO2 reading is closer to typical
+    best, rescaled = units.likely_units(2_000_000.0, "terrestrial", "kg C m-2 yr-1")
+    assert best == ["g CO2 m-2 yr-1"] and rescaled == pytest.approx(2000 * 12 / 44, rel=1e-12)
+    assert units.likely_units(1e30, "terrestrial", "g C m-2 yr-1") is None
+    assert units.likely_units(1e6, "terrestrial", "furlongs") is None
