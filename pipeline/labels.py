@@ -104,8 +104,9 @@ def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "reg
 
     ``rule=None``: overlaps larger than a sliver are an error listing the pairs and areas.
     ``"first"``: an overlap belongs to the earlier polygon in file order. ``"largest"``: to the
-    larger polygon. Returns the polygons (overlaps removed when a rule applies) and the overlaps
-    found as (id_a, id_b, km2).
+    polygon of the largest original area (ties: the earlier one), so that with three or more
+    overlapping polygons the result does not depend on the order of the pairs. Returns the
+    polygons (overlaps removed when a rule applies) and the overlaps found as (id_a, id_b, km2).
     """
     # polygons valid in their own CRS can self-touch once projected (a coast and an offshore zone a
     # hair apart): repair them here, keeping the polygonal parts, before any overlay
@@ -128,9 +129,14 @@ def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "reg
         pairs = "; ".join(f"{a} & {b}: {km2:,.3f} km2" for a, b, km2, *_ in found)
         raise InputError(f"{what}: {len(found)} overlapping pair(s): {pairs}. Fix: correct the polygons, or set "
                          "'overlap: first' (earlier feature wins) or 'overlap: largest' in the regions config")
+    # rank every polygon once, on its *original* area (comparing areas already cut by earlier pairs
+    # would make the result depend on the order of the pairs once three or more overlap); ties go to
+    # the earlier feature. Each overlap then ends in the highest-ranked polygon holding it: a polygon
+    # loses what every higher-ranked polygon it overlaps holds, whatever the order of the pairs.
+    area = [g.area for g in geoms]
     out = list(geoms)
     for _, _, _, i, j in found:
-        keep, cut = (i, j) if rule == "first" or out[i].area >= out[j].area else (j, i)
+        keep, cut = (i, j) if rule == "first" or area[i] >= area[j] else (j, i)
         out[cut] = shapely.difference(out[cut], out[keep])
     polys = polys.copy()
     polys["geometry"] = out

@@ -1,5 +1,6 @@
 """Region labels: exact coverage fractions, tiny and empty regions, overlaps, invalid polygons, cache."""
 
+import itertools
 import warnings
 
 import geopandas as gpd
@@ -86,6 +87,30 @@ def test_overlaps__rules(tmp_path, rule, expected):
     assert found == [("A", "B", pytest.approx(1.5))]
     labels = region_labels(fixed, GRID, tmp_path)
     np.testing.assert_allclose(_pixel_area_km2(labels, 2)[:2], expected, rtol=1e-12)
+
+
+# Three mutually overlapping boxes (km): A 10 x 10 = 100 km2, B 10 x 9 = 90 km2, C 26 x 14 = 364 km2.
+# Overlaps: A&C x 0-6, y 0-10 (60); A&B x 4-10, y 8-10 (12); B&C x 4-6, y 8-14 (12); all three
+# x 4-6, y 8-10 (4). Rule 'largest' by original area (C > A > B): C keeps all 364 km2; A loses A&C:
+# 100 - 60 = 40; B loses A&B and B&C: 90 - 12 - 12 + 4 (counted twice) = 70. Total = union 474.
+# Comparing areas already cut (A cut by C first is 40 < 90) would hand A&B outside C to B instead.
+THREE = {"A": (0, 0, 10, 10), "B": (4, 8, 14, 17), "C": (-20, 0, 6, 14)}
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations("ABC")), ids="".join)
+def test_overlaps__largest_uses_original_areas_whatever_the_order(order):
+    polys = _polys(*(shapely.box(*(1000.0 * v for v in THREE[k])) for k in order), ids=list(order))
+    fixed, found = resolve_overlaps(polys, "largest")
+    assert len(found) == 3
+    area = dict(zip(fixed["region_id"], shapely.area(fixed.geometry.values) / 1e6))
+    assert area == pytest.approx({"A": 40.0, "B": 70.0, "C": 364.0}, rel=1e-12)
+    # nothing assigned twice, nothing lost
+    for g1, g2 in itertools.combinations(fixed.geometry.values, 2):
+        assert g1.intersection(g2).area < 1e-6
+    assert shapely.union_all(fixed.geometry.values).area / 1e6 == pytest.approx(474.0, rel=1e-12)
+    # A keeps the part of A&B outside C (x 6-10, y 8-10) although C cut A before A met B
+    a = fixed.set_index("region_id").geometry["A"]
+    assert a.contains(shapely.Point(8000, 9000)) and not a.contains(shapely.Point(5000, 9000))
 
 
 def test_invalid_polygon_repaired_with_named_warning(tmp_path):
