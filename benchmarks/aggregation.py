@@ -66,7 +66,7 @@ NEP_RANGE = (-50.0, 300.0)
 GEN_ROWS = 512
 GEN_VERSION = 1
 
-PHASES = ("reference", "read", "labels", "aggregate")
+PHASES = ("reference", "read", "labels", "aggregate", "exactextract", "rasterstats")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -287,7 +287,52 @@ def phase_aggregate(scale: int, work: Path, provinces: Path, threads: int, tag: 
             "removal_gC_yr": float(sums[:, :, 1].sum()), "emission_gC_yr": float(sums[:, :, 2].sum()),
             "net_gC_yr": float(sums[:, :, 1].sum() - sums[:, :, 2].sum()), "area_m2": float(sums[:, :, 0].sum()),
             "unallocated_area_m2": float(sums[region_ids.index("unallocated"), :, 0].sum()),
-            "unallocated_net_gC_yr": float(sums[-1, :, 1].sum() - sums[-1, :, 2].sum())}
+            "unallocated_net_gC_yr": float(sums[-1, :, 1].sum() - sums[-1, :, 2].sum()),
+            "net_gC_yr_by_region": _region_net(sums, region_ids)}
+
+
+def phase_exactextract(scale: int, work: Path, provinces: Path, **_) -> dict:
+    """Peer: exactextract (exact coverage fractions) on the same files and polygons: per province the
+    coverage-weighted NEP sum, and per province and class the covered pixel count."""
+    from exactextract import exact_extract
+
+    paths = data_paths(work, scale)
+    grid = make_grid(scale)
+    t0 = time.perf_counter()
+    polys = _read_polygons(provinces, grid)
+    t1 = time.perf_counter()
+    nep = exact_extract(str(paths["nep"]), polys, ["sum"], include_cols=["region_id"], output="pandas")
+    lc = exact_extract(str(paths["landcover"]), polys, ["unique", "frac", "count"], include_cols=["region_id"],
+                       output="pandas")
+    t2 = time.perf_counter()
+    px_area = abs(grid.transform.a * grid.transform.e)
+    return {"seconds": t2 - t0, "polygons_s": t1 - t0, "extract_s": t2 - t1,
+            "net_gC_yr_by_region": {str(r): float(v) * px_area for r, v in zip(nep["region_id"], nep["sum"])},
+            "class_px": float(lc["count"].sum())}
+
+
+def phase_rasterstats(scale: int, work: Path, provinces: Path, **_) -> dict:
+    """Peer: rasterstats (pixel centres, no fractions) on the same files and polygons: per province the
+    NEP sum and the pixel count per class."""
+    from rasterstats import zonal_stats
+
+    paths = data_paths(work, scale)
+    grid = make_grid(scale)
+    t0 = time.perf_counter()
+    polys = _read_polygons(provinces, grid)
+    t1 = time.perf_counter()
+    nep = zonal_stats(polys, str(paths["nep"]), stats=["sum", "count"], nodata=float("nan"))
+    lc = zonal_stats(polys, str(paths["landcover"]), categorical=True, nodata=LC_NODATA)
+    t2 = time.perf_counter()
+    px_area = abs(grid.transform.a * grid.transform.e)
+    return {"seconds": t2 - t0, "polygons_s": t1 - t0, "extract_s": t2 - t1,
+            "net_gC_yr_by_region": {str(r): float(z["sum"] or 0.0) * px_area for r, z in zip(polys["region_id"], nep)},
+            "class_px": float(sum(sum(v for k, v in z.items() if k != LC_NODATA) for z in lc))}
+
+
+def _region_net(sums, labels_ids) -> dict:
+    """Net (removal - emission) per region [g C yr-1] from an aggregation table, unallocated left out."""
+    return {r: float(sums[i, :, 1].sum() - sums[i, :, 2].sum()) for i, r in enumerate(labels_ids) if r != "unallocated"}
 
 
 def _jsonable(d: dict) -> dict:
@@ -330,7 +375,8 @@ def child_main(args: argparse.Namespace) -> int:
 
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         func = {"reference": phase_reference, "read": phase_read, "labels": phase_labels,
-                "aggregate": phase_aggregate}[args.phase]
+                "aggregate": phase_aggregate, "exactextract": phase_exactextract,
+                "rasterstats": phase_rasterstats}[args.phase]
         out = func(scale=args.scale, work=args.work, provinces=args.provinces, threads=args.threads, tag=args.tag)
     out["rss_after_imports_MiB"] = before / 1024
     Path(args.result_file).write_text(json.dumps(out))
@@ -463,6 +509,15 @@ def parent_main(args: argparse.Namespace) -> int:
     agg_cold = repeat(args, "aggregate", "aggregate-cold", "aggregation, labels cold",
                       before=lambda: clear_cache(args))
 
+    peers = {}
+    for name in ("exactextract", "rasterstats"):
+        try:
+            __import__(name)
+        except ImportError:
+            print(f"  {name}: not installed, skipped (pip install '.[bench]')", flush=True)
+            continue
+        peers[name] = repeat(args, name, name, name)
+
     rows = [
         ("(a) read floor: both rasters, block by block", read,
          f"rasterio windows, 1 thread, {read['decoded_MiB']:,.0f} MiB decoded"),
@@ -476,7 +531,22 @@ def parent_main(args: argparse.Namespace) -> int:
          f"labels {agg_cold['labels_s']:.2f} s + graph {agg_cold['graph_s']:.2f} s + compute "
          f"{agg_cold['compute_s']:.2f} s"),
     ]
+    for name, r in peers.items():
+        how = "exact coverage fractions" if name == "exactextract" else "pixel centres only"
+        rows.append((f"(e) peer: {name}", r, f"{how}; polygons {r['polygons_s']:.2f} s + extract {r['extract_s']:.2f} s; "
+                     f"{r['seconds'] / agg_warm['seconds']:.1f} x the time of (c)"))
     checks, ok = [], True
+    for name, r in peers.items():
+        ours = agg_warm["net_gC_yr_by_region"]
+        rel = max(abs(r["net_gC_yr_by_region"][k] - v) / abs(v) for k, v in ours.items() if v)
+        if name == "exactextract":
+            good = rel <= 1e-6
+            ok &= good
+            checks.append(f"parity with exactextract: largest relative difference of a province's net NEP x area "
+                          f"{rel:.1e} -> {'OK' if good else 'FAIL'} (tolerance 1e-6)")
+        else:
+            checks.append(f"rasterstats (pixel centres) vs exact fractions: largest relative difference of a "
+                          f"province's net {rel:.1e} (not a check: centres are not exact)")
     for name, r in (("(c)", agg_warm), ("(d)", agg_cold)):
         rel = abs(r["net_gC_yr"] - ref["nep_x_area_gC_yr"]) / abs(ref["nep_x_area_gC_yr"])
         rel_area = abs(r["area_m2"] - ref["area_m2"]) / ref["area_m2"]

@@ -43,7 +43,7 @@ from .report_html import write_html_report
 from .sinks import compute_sinks
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
-from .streaming import block_partials, reduce_strip, strips
+from .streaming import block_partials, reduce_window, windows
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
 from .timeseries import budgets_by_year, ccus_for_year, region_eco_for_epoch, trends
@@ -544,7 +544,7 @@ def _crs_label(crs) -> str:
 def _scheduler(name: str | None):
     """Use the named scheduler; yield its number of workers (threads, processes or cluster threads).
 
-    Maps are written by this process, strip by strip (:func:`_stream`), so no scheduler ever
+    Maps are written by this process, group of blocks by group (:func:`_stream`), so no scheduler ever
     writes a file: writing is safe under every scheduler without locks."""
     if name in (None, "threads", "threaded", "synchronous", "single-threaded"):
         with dask.config.set(scheduler=name or "threads"):
@@ -561,38 +561,39 @@ def _scheduler(name: str | None):
 
 def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa_lazy: dict, pixel_total,
             workers: int, progress: bool):
-    """The run's one pass, a strip of chunk rows at a time: compute the strip's map rows and the
+    """The run's one pass, a group of blocks at a time (:func:`windows`): compute the group's map windows and the
     partials of every reduction together (each input block read once), write the rows, add up the
     partials. Returns the sums (region, class, quantity), the code histograms, the QA values and the
     sum over all pixels."""
     nby, nbx = pixel_total.numblocks
-    plan = strips(nby, nbx, workers)
+    plan = windows(nby, nbx, workers)
     c = grid.chunks
     acc_sums: dict = {}
     acc_counts: dict = {}
     acc_qa: dict = {}
     acc_total = 0.0
 
-    def write_strip(rows: dict, r0: int) -> None:
+    def write_window(rows: dict, r0: int, c0: int) -> None:
         for k, arr in rows.items():
-            write_rows(stages[k], arr, r0)
+            write_rows(stages[k], arr, r0, c0)
 
-    # one writer thread (GDAL releases the GIL while it compresses): strip n is written while
-    # strip n + 1 is computed; only this thread touches the staging files
+    # one writer thread (GDAL releases the GIL while it compresses): group n is written while
+    # group n + 1 is computed; only this thread touches the staging files
     writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="carbon-sink-writer")
     pending = None
     try:
-        for n, (i0, i1) in enumerate(plan):
+        for n, (i0, i1, j0, j1) in enumerate(plan):
             r0, r1 = i0 * c, min(i1 * c, grid.height)
+            c0, c1 = j0 * c, min(j1 * c, grid.width)
             rows, s_sums, s_counts, s_qa, s_total = dask.compute(
-                {k: v[r0:r1] for k, v in outputs.items()},
-                {k: p.counts[i0:i1].sum(axis=(0, 1)) for k, p in sums.items()},
-                {k: v[0][i0:i1].sum(axis=(0, 1)) for k, v in categorical.items()},
-                {k: reduce_strip(p, how, i0, i1) for k, (p, how) in qa_lazy.items()},
-                pixel_total[i0:i1].sum())
+                {k: v[r0:r1, c0:c1] for k, v in outputs.items()},
+                {k: p.counts[i0:i1, j0:j1].sum(axis=(0, 1)) for k, p in sums.items()},
+                {k: v[0][i0:i1, j0:j1].sum(axis=(0, 1)) for k, v in categorical.items()},
+                {k: reduce_window(p, how, i0, i1, j0, j1) for k, (p, how) in qa_lazy.items()},
+                pixel_total[i0:i1, j0:j1].sum())
             if pending is not None:
-                pending.result()  # at most one strip waits to be written: memory stays bounded
-            pending = writer.submit(write_strip, rows, r0)
+                pending.result()  # at most one group waits to be written: memory stays bounded
+            pending = writer.submit(write_window, rows, r0, c0)
             for k, v in s_sums.items():
                 acc_sums[k] = acc_sums[k] + v if k in acc_sums else v
             for k, v in s_counts.items():

@@ -1,10 +1,11 @@
-"""Stream the run's single pass over the grid one strip of chunk rows at a time.
+"""Stream the run's single pass over the grid one group of blocks at a time.
 
 Every lazy product of a run is either a map (written window by window) or a reduction. Reductions
 are kept as per-block partials (one small array per chunk, stacked on two leading block axes), so a
-strip's partials are a slice of them: computing the maps and the partials strip by strip reads every
+group's partials are a slice of them: computing the maps and the partials group by group reads every
 input block exactly once, like one ``dask.compute`` over the whole graph, while memory stays bounded
-by a strip (whatever the size of the map) instead of growing with the graph's shared intermediates.
+by a group of blocks (whatever the size of the map) instead of growing with the graph's shared
+intermediates.
 """
 
 from __future__ import annotations
@@ -29,13 +30,30 @@ def block_partials(a: da.Array, how: str) -> da.Array:
     return a.map_blocks(part, chunks=((1,) * nby, (1,) * nbx), dtype=dtype)
 
 
-def strips(numblocks_y: int, numblocks_x: int, workers: int = 2) -> list[tuple[int, int]]:
-    """Ranges of chunk rows computed together: enough blocks per strip to keep ``workers`` busy."""
-    rows = max(1, -(-2 * workers // max(numblocks_x, 1)))
-    return [(i, min(i + rows, numblocks_y)) for i in range(0, numblocks_y, rows)]
+#: Most blocks computed together by one ``dask.compute`` of the pass, whatever the number of workers:
+#: the driver holds every map window of a group, so this caps its memory.
+MAX_GROUP_BLOCKS = 64
 
 
-def reduce_strip(partials: da.Array, how: str, i0: int, i1: int) -> da.Array:
-    """The combined partials of chunk rows i0..i1 (lazy), keeping any trailing axes."""
-    part = partials[i0:i1]
+def windows(numblocks_y: int, numblocks_x: int, workers: int = 2) -> list[tuple[int, int, int, int]]:
+    """Groups of blocks computed together, as block ranges (i0, i1, j0, j1), row-major.
+
+    A group holds about ``4 * workers`` blocks (enough to keep every worker busy and amortise the
+    per-compute overhead), never more than ``MAX_GROUP_BLOCKS``: a group is a piece of a chunk row
+    when the map is wide, several chunk rows when it is narrow. Memory therefore depends on the
+    chunk size and the workers, not on the size of the map.
+    """
+    target = max(1, min(4 * max(workers, 1), MAX_GROUP_BLOCKS))
+    nbx = max(numblocks_x, 1)
+    if target >= nbx:  # whole chunk rows
+        rows = target // nbx
+        return [(i, min(i + rows, numblocks_y), 0, nbx) for i in range(0, numblocks_y, rows)]
+    n_parts = -(-nbx // target)
+    width = -(-nbx // n_parts)  # equal pieces of a row
+    return [(i, i + 1, j, min(j + width, nbx)) for i in range(numblocks_y) for j in range(0, nbx, width)]
+
+
+def reduce_window(partials: da.Array, how: str, i0: int, i1: int, j0: int, j1: int) -> da.Array:
+    """The combined partials of blocks [i0:i1, j0:j1] (lazy), keeping any trailing axes."""
+    part = partials[i0:i1, j0:j1]
     return part.sum(axis=(0, 1)) if how == "sum" else part.max(axis=(0, 1))

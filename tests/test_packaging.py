@@ -15,7 +15,9 @@ def _name(req: str) -> str:
 
 def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["test"]}
+    pip = {_name(r) for r in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():  # test and bench extras are in environment.yml too
+        pip |= {_name(r) for r in extra}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
     assert pip == conda
