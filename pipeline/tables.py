@@ -32,6 +32,59 @@ def _read_csv(path: Path, required: list[str], what: str, dtype: dict | None = N
     return df
 
 
+def _row_lines(path: Path, n_rows: int) -> list[int] | None:
+    """The file line of each data row of a table read by :func:`_read_csv` (comments and blank lines
+    skipped), or None when that cannot be told (a quoted field spanning lines)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    kept = [n for n, line in enumerate(lines, 1) if not line.lstrip().startswith("#") and line.strip()]
+    return kept[1:] if len(kept) - 1 == n_rows else None
+
+
+#: Evidence tags of a coefficient (../shared/reference/COEFFICIENTS.md): V value read in the source,
+#: D derived by arithmetic from V values, M from memory of a widely cited figure (unconfirmed).
+#: Combinations are written with '/' (e.g. ``V/D``); ``assumption`` marks a stated modelling
+#: assumption (e.g. no net sink on barren land), its reasoning given in the source column.
+EVIDENCE_TAGS = ("V", "D", "M", "assumption")
+
+
+def evidence_tags(value) -> list[str]:
+    """The tags of an evidence field: ``"V/D"`` -> ``['V', 'D']``, ``"[V->D]"`` -> ``['V', 'D']``."""
+    text = "" if pd.isna(value) else str(value)
+    return [t for t in text.replace("[", " ").replace("]", " ").replace("->", "/").replace(",", "/")
+            .replace("/", " ").split() if t]
+
+
+def _require_provenance(df: pd.DataFrame, path: Path, what: str, key: list[str]) -> None:
+    """Every row of a coefficient table must name its source and carry an evidence tag.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line and key of each row with an empty ``source`` or ``evidence``.
+    """
+    def empty(col: str) -> pd.Series:
+        return df[col].isna() | (df[col].astype(str).str.strip() == "")
+
+    lacking = {c: empty(c) for c in ("source", "evidence")}
+    bad = lacking["source"] | lacking["evidence"]
+    if not bad.any():
+        return
+    lines = _row_lines(path, len(df))
+    rows = []
+    for pos in np.flatnonzero(bad.to_numpy()):
+        where = f"line {lines[pos]}" if lines else f"data row {pos + 1}"
+        cols = " and ".join(f"'{c}'" for c in ("source", "evidence") if lacking[c].iloc[pos])
+        ident = ", ".join(str(df[k].iloc[pos]) for k in key if k in df)
+        rows.append(f"{where} ({ident}): empty {cols}")
+    shown = "; ".join(rows[:10]) + (f"; and {len(rows) - 10} more" if len(rows) > 10 else "")
+    raise InputError(
+        f"{path}: {len(rows)} {what} row(s) without provenance: {shown}. Every row needs the reference its "
+        "value comes from (column 'source') and an evidence tag (column 'evidence': V = read in the source, "
+        "D = derived by arithmetic from V values, M = from memory, unconfirmed, combined as e.g. 'V/D'; or "
+        "'assumption' with the reasoning in 'source'). Fix: fill in the column(s) on those lines, as in "
+        "configs/coefficients/default.csv")
+
+
 @dataclass(frozen=True)
 class Scheme:
     """A land-cover scheme: code -> ecosystem -> realm, with ecosystems numbered 0..n-1."""
@@ -99,7 +152,9 @@ def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.nda
     Ecosystems outside the terrestrial realm hold no terrestrial stock (density 0). Every
     terrestrial ecosystem of the scheme needs a row for each pool.
     """
-    df = _read_csv(path, ["ecosystem", "pool", "central", "low", "high", "units", "source"], "carbon density")
+    df = _read_csv(path, ["ecosystem", "pool", "central", "low", "high", "units", "evidence", "source"],
+                   "carbon density")
+    _require_provenance(df, path, "carbon density", ["ecosystem", "pool"])
     from .config import POOLS
 
     bad = sorted(set(df["pool"]) - set(POOLS))
@@ -137,7 +192,9 @@ def read_non_co2(path: Path) -> pd.DataFrame:
     ``kg CH4 ha-1 d-1`` with ``season_days``), optional ``share`` (the fraction of the ecosystem's
     area the factor applies to, e.g. the paddy share of cropland; default 1), evidence, source.
     """
-    df = _read_csv(path, ["ecosystem", "central", "low", "high", "units", "source"], "non-CO2 emission factor")
+    df = _read_csv(path, ["ecosystem", "central", "low", "high", "units", "evidence", "source"],
+                   "non-CO2 emission factor")
+    _require_provenance(df, path, "non-CO2 emission factor", ["ecosystem", "gas"])
     out = df.copy()
     season = out["season_days"] if "season_days" in out else pd.Series(np.nan, index=out.index)
     gases, factors = [], []
@@ -161,7 +218,9 @@ def read_non_co2(path: Path) -> pd.DataFrame:
 def read_inorganic(path: Path) -> pd.DataFrame:
     """Read the inorganic-carbon sink table (realm, ecosystem, central, low, high, units, optional
     share, evidence, source); rates converted to g C m-2 yr-1, sink positive."""
-    df = _read_csv(path, ["realm", "ecosystem", "central", "low", "high", "units", "source"], "inorganic carbon")
+    df = _read_csv(path, ["realm", "ecosystem", "central", "low", "high", "units", "evidence", "source"],
+                   "inorganic carbon")
+    _require_provenance(df, path, "inorganic carbon", ["realm", "ecosystem"])
     out = df.copy()
     try:
         factor = out["units"].map(density_factor)
@@ -177,8 +236,9 @@ def read_inorganic(path: Path) -> pd.DataFrame:
 def read_coefficients(path: Path) -> pd.DataFrame:
     """Read the coefficient table; returns one row per (realm, ecosystem, flux) with the rates
     converted to g C m-2 yr-1 (columns ``central``, ``low``, ``high``) and their sources."""
-    df = _read_csv(path, ["realm", "ecosystem", "flux", "central", "low", "high", "units", "source"],
+    df = _read_csv(path, ["realm", "ecosystem", "flux", "central", "low", "high", "units", "evidence", "source"],
                    "coefficient")
+    _require_provenance(df, path, "coefficient", ["realm", "ecosystem", "flux"])
     bad_flux = sorted(set(df["flux"]) - {"removal", "emission"})
     if bad_flux:
         raise InputError(f"{path}: column 'flux' must be 'removal' or 'emission', found {bad_flux}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 
-from pipeline.tables import coefficient_rates, read_coefficients, read_scheme
+from pipeline.config import POOLS
+from pipeline.errors import InputError
+from pipeline.tables import (EVIDENCE_TAGS, coefficient_rates, evidence_tags, read_coefficients, read_densities,
+                             read_inorganic, read_non_co2, read_scheme)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEME_DIR = ROOT / "configs" / "landcover"
@@ -107,3 +112,79 @@ def test_spot_mappings(name, code, ecosystem, realm):
     """A few code -> (ecosystem, realm) rows per product, checked one by one."""
     table = read_scheme(SCHEME_DIR / name).table.set_index("code")
     assert (table.loc[code, "ecosystem"], table.loc[code, "realm"]) == (ecosystem, realm)
+
+
+# --- provenance of the coefficient tables --------------------------------------------------------
+COEFF_DIR = ROOT / "configs" / "coefficients"
+#: Reader of each shipped coefficient table (a new table needs an entry here).
+READERS = {
+    "default.csv": read_coefficients,
+    "carbon_density.csv": lambda p: read_densities(p, read_scheme(SCHEME_DIR / "modis_igbp.csv"), list(POOLS))[1],
+    "non_co2.csv": read_non_co2,
+    "inorganic.csv": read_inorganic,
+}
+
+
+def _rows(path: Path) -> list[tuple[int, dict]]:
+    """(file line, row) of a table, read with the csv module (comment lines start with '#')."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    header = next(csv.reader([kept[0][1]]))
+    return [(n, dict(zip(header, next(csv.reader([line]))))) for n, line in kept[1:]]
+
+
+def test_every_shipped_coefficient_table_has_a_reader():
+    assert {p.name for p in COEFF_DIR.glob("*.csv")} == set(READERS)
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_shipped_coefficient_tables_carry_source_and_evidence(name):
+    path = COEFF_DIR / name
+    rows = _rows(path)
+    assert rows
+    for line, row in rows:
+        assert row["source"].strip(), f"{name}:{line} has no source"
+        tags = evidence_tags(row["evidence"])
+        assert tags and set(tags) <= set(EVIDENCE_TAGS), f"{name}:{line} evidence {row['evidence']!r}"
+    READERS[name](path)  # and the loader accepts them
+
+
+def test_evidence_tags__parsed():
+    assert evidence_tags("V/D") == ["V", "D"]
+    assert evidence_tags("[V->D]") == ["V", "D"]
+    assert evidence_tags("assumption") == ["assumption"]
+    assert evidence_tags(" ") == [] and evidence_tags(float("nan")) == []
+
+
+def _blank(src: Path, dst: Path, line_no: int, column: str) -> dict:
+    """Copy ``src`` to ``dst`` with ``column`` emptied on file line ``line_no``; return that row."""
+    lines = src.read_text(encoding="utf-8").splitlines()
+    header_line = next(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    header = next(csv.reader([header_line]))
+    fields = next(csv.reader([lines[line_no - 1]]))
+    fields[header.index(column)] = ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    lines[line_no - 1] = out.getvalue()
+    dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dict(zip(header, fields))
+
+
+@pytest.mark.parametrize("name, pick, key", [
+    ("default.csv", 4, ("realm", "ecosystem", "flux")),
+    ("carbon_density.csv", 9, ("ecosystem", "pool")),
+    ("non_co2.csv", 2, ("ecosystem", "gas")),
+    ("inorganic.csv", 3, ("realm", "ecosystem")),
+])
+@pytest.mark.parametrize("column", ["source", "evidence"])
+def test_row_without_provenance_is_refused(tmp_path, name, pick, key, column):
+    src = COEFF_DIR / name
+    line = _rows(src)[pick][0]  # the file line of the (pick+1)-th data row, counted by the csv module
+    dst = tmp_path / name
+    row = _blank(src, dst, line, column)
+    with pytest.raises(InputError) as info:
+        READERS[name](dst)
+    msg = str(info.value)
+    assert msg.startswith(f"{dst}: 1 ")
+    assert f"line {line} ({', '.join(row[k] for k in key)}): empty '{column}'" in msg
+    assert "Fix: fill in the column(s)" in msg
