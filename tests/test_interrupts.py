@@ -3,6 +3,7 @@ and no partial files; rerunning completes. A dask.distributed worker killed mid-
 change the result."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,29 +70,94 @@ def test_interrupted_run_keeps_previous_results(sample_copy, tmp_path, sig):
     assert _snapshot(out)[Path("tables/budgets.csv")] == before[Path("tables/budgets.csv")]
 
 
-def test_killed_worker_does_not_change_result(sample_copy, tmp_path):
-    import dask
-    from distributed import LocalCluster
+def _tables(run_dir: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted((run_dir / "tables").glob("*.csv"))}
 
-    cfg = _variant(sample_copy, "medium", chunks=24)  # 5 km in 24 px chunks: ~130 blocks
-    reference = run(cfg, tmp_path / "ref").region_ecosystem
-    # a lock held by a dead worker is released after the lease timeout
-    with dask.config.set({"distributed.scheduler.locks.lease-timeout": "2s",
-                          "distributed.scheduler.locks.lease-validation-interval": "500ms"}), \
-         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+
+def test_killed_worker_does_not_change_result(sample_copy, tmp_path):
+    """A worker process of a loopback LocalCluster is SIGKILLed while it is running tasks of the
+    run's graph (the scheduler says so): dask reruns them on the survivor and the restarted worker,
+    and every table is byte-identical to a threaded run's."""
+    from distributed import Client, LocalCluster
+
+    cfg = _variant(sample_copy, "medium", chunks=24)  # 5 km in 24 px chunks: ~130 blocks per pass
+    reference = run(cfg, tmp_path / "ref")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as observer:
         out = tmp_path / "dist"
         result = {}
         worker = threading.Thread(target=lambda: result.update(r=run(cfg, out, scheduler=cluster.scheduler_address)))
         worker.start()
         _wait_for_temp(out)
-        time.sleep(0.5)
-        assert worker.is_alive(), "the run ended before a worker could be killed"
-        victim = next(iter(cluster.workers.values()))
+        busy, t0 = {}, time.time()
+        while not busy and time.time() - t0 < 120 and worker.is_alive():
+            # tasks the scheduler has assigned to a worker and that are running there now
+            busy = {addr: keys for addr, keys in observer.processing().items() if keys}
+            time.sleep(0.01)
+        assert busy, "no task of the run was ever seen processing on a worker"
+        addr, keys = next(iter(busy.items()))
+        victim = next(n for n in cluster.workers.values() if n.worker_address == addr)
         os.kill(victim.process.process.pid, signal.SIGKILL)
-        worker.join(timeout=240)
+        assert worker.is_alive(), "the run ended before a worker could be killed"
+        worker.join(timeout=300)
         assert not worker.is_alive()
+        assert addr not in observer.scheduler_info()["workers"], "the killed worker is still registered"
     assert "r" in result, "the distributed run failed"
-    import pandas as pd
+    got, want = _tables(result["r"].run_dir), _tables(reference.run_dir)
+    assert sorted(got) == sorted(want) and "region_ecosystem.csv" in got
+    for name in want:
+        assert got[name] == want[name], f"tables/{name} differs after the worker was killed"
 
-    pd.testing.assert_frame_equal(result["r"].region_ecosystem, reference)
+
+def test_orphaned_old_results_are_restored(sample_copy, tmp_path):
+    """Without an atomic exchange a run sets the previous results aside (``.out.old-PID``) and renames
+    its folder to ``out``; a SIGKILL between the two renames leaves no ``out``. The next run puts the
+    previous results back before anything else: they are untouched, a run without --overwrite is
+    refused, and one with --overwrite completes and leaves no hidden folder."""
+    from pipeline.errors import OutputExistsError
+    from pipeline.io import rundir
+
+    out = tmp_path / "out"
+    run(sample_copy, out)
+    before = _snapshot(out)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs: the killed run's
+    # the state a SIGKILL between the two os.replace calls leaves: previous results set aside, the
+    # new run's complete temporary folder beside them, no target
+    os.replace(out, tmp_path / f".out.old-{dead.pid}")
+    (tmp_path / f".out.tmp-{dead.pid}-abc123" / "tables").mkdir(parents=True)
+    (tmp_path / f".out.tmp-{dead.pid}-abc123" / "tables" / "budgets.csv").write_text("new,run\n")
+    assert not out.exists()
+    with pytest.raises(OutputExistsError):
+        run(sample_copy, out)  # the restored previous results are not overwritten silently
+    assert _snapshot(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.old-")]
+    # a leftover .old folder beside an intact target (killed after the second rename) is removed
+    shutil.copytree(out, tmp_path / f".out.old-{dead.pid}")
+    run(sample_copy, out, overwrite=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")], list(tmp_path.iterdir())
+    assert _snapshot(out)[Path("tables/budgets.csv")] == before[Path("tables/budgets.csv")]
+
+
+def test_overwrite_without_atomic_exchange(sample_copy, tmp_path, monkeypatch):
+    """The two-rename fallback (systems without renameat2 RENAME_EXCHANGE) replaces the results too,
+    and the exchange itself is used where available (Linux)."""
+    from pipeline.io import rundir
+
+    out = tmp_path / "out"
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    (b / "f").write_text("b")
+    if sys.platform.startswith("linux"):
+        assert rundir._exchange(a, b)
+        assert (a / "f").read_text() == "b" and (b / "f").read_text() == "a"
+    run(sample_copy, out)
+    first = _snapshot(out)
+    (out / "marker").write_text("from the previous results")
+    monkeypatch.setattr(rundir, "_exchange", lambda x, y: False)
+    run(sample_copy, out, overwrite=True)
+    assert not (out / "marker").exists(), "the previous results were not replaced"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    assert _snapshot(out)[Path("tables/budgets.csv")] == first[Path("tables/budgets.csv")]

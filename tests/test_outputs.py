@@ -143,21 +143,76 @@ def test_hierarchy__levels_and_composites(sample_run):
     assert {"subregions_prefectures", "subregions_counties", "composites"} <= set(layers)
 
 
+def _without_run_noise(manifest: dict) -> dict:
+    """The manifest minus what legitimately differs between two runs of one config: the timings, the
+    label cache's hit flag and seconds (the second run hits the first one's cache), and the checksum
+    of report.html (its provenance section prints the timings; compared apart)."""
+    import copy
+
+    m = copy.deepcopy(manifest)
+    del m["timings_s"]
+    for info in m["qa"]["region_labels"].values():
+        del info["cache_hit"], info["seconds"]
+    del m["output_sha256"]["report.html"]
+    return m
+
+
+def _without_timings(html: bytes) -> bytes:
+    import re
+
+    out, n = re.subn(rb"<h3>Timings</h3>.*?</table>", b"", html, flags=re.S)
+    assert n == 1, "report.html's timings table not found"
+    return out
+
+
 def test_determinism__two_runs_identical(sample_run, tmp_path):
-    """The same config twice: identical tables and identical input checksums in the manifest."""
+    """The same config twice: every table, map, the GeoPackage and report.md byte-identical, and the
+    manifests identical apart from timings and label-cache hits, output checksums included."""
+    import hashlib
+
     from conftest import SAMPLE_CONFIG
     from pipeline import run
 
     again = run(SAMPLE_CONFIG, tmp_path / "again")
-    for t in ("region_ecosystem.csv", "budgets.csv", "balance.csv", "subregion_ecosystem.csv", "composites.csv"):
-        assert (again.run_dir / "tables" / t).read_bytes() == (sample_run.run_dir / "tables" / t).read_bytes(), t
-    m1 = json.loads((sample_run.run_dir / "manifest.json").read_text())
-    m2 = json.loads((again.run_dir / "manifest.json").read_text())
-    assert m1["inputs"] == m2["inputs"] and m1["config_sha256"] == m2["config_sha256"]
+    a, b = sample_run.run_dir, again.run_dir
+    tables = sorted(p.name for p in (a / "tables").glob("*.csv"))
+    assert {"uncertainty.csv", "budgets.csv", "balance.csv", "region_ecosystem.csv"} <= set(tables)
+    assert tables == sorted(p.name for p in (b / "tables").glob("*.csv"))
+    for t in tables:
+        assert (a / "tables" / t).read_bytes() == (b / "tables" / t).read_bytes(), t
+    m1 = json.loads((a / "manifest.json").read_text())
+    m2 = json.loads((b / "manifest.json").read_text())
+    assert _without_run_noise(m1) == _without_run_noise(m2)
+    # the checksums cover every output file (not the manifest) and are right: recomputed here
+    files = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert sorted(m2["output_sha256"]) == [f for f in files if f != "manifest.json"]
+    for rel, digest in m2["output_sha256"].items():
+        assert hashlib.sha256((b / rel).read_bytes()).hexdigest() == digest, rel
+    assert {"budget.gpkg", "report.md", "report.html", "maps/sink_total.tif", "tables/uncertainty.csv"} <= set(
+        m2["output_sha256"])
+    assert _without_timings((a / "report.html").read_bytes()) == _without_timings((b / "report.html").read_bytes())
     for name in MAPS:  # map pixels identical too
-        with rasterio.open(sample_run.run_dir / "maps" / f"{name}.tif") as a, \
-             rasterio.open(again.run_dir / "maps" / f"{name}.tif") as b:
-            np.testing.assert_array_equal(a.read(1), b.read(1))
+        with rasterio.open(a / "maps" / f"{name}.tif") as ra, rasterio.open(b / "maps" / f"{name}.tif") as rb:
+            np.testing.assert_array_equal(ra.read(1), rb.read(1))
+
+
+def test_gpkg__reproducible_last_change_is_valid(sample_run):
+    """budget.gpkg is byte-reproducible because every layer's gpkg_contents.last_change is fixed; the
+    value stays a valid GeoPackage timestamp (ISO 8601, UTC, milliseconds: what GDAL and QGIS parse)."""
+    import datetime as dt
+    import sqlite3
+
+    from pipeline.export import FIXED_GPKG_DATE
+
+    with sqlite3.connect(sample_run.run_dir / "budget.gpkg") as con:
+        rows = con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall()
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
+    assert len(rows) >= 8
+    for name, stamp in rows:
+        assert stamp == FIXED_GPKG_DATE, name
+        dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    info = pyogrio.read_info(sample_run.run_dir / "budget.gpkg", layer="regions")
+    assert info["features"] == 6 and info["crs"]
 
 
 def test_maps__pass_the_cog_validator_with_descriptions_and_run_id(sample_run):
@@ -204,3 +259,56 @@ def test_gpkg__offshore_zones_and_units_table(sample_run):
     regions = pyogrio.read_dataframe(path, layer="regions")
     missing = [c for c in regions.columns if c != "geometry" and ("regions", c) not in units.index]
     assert not missing
+
+
+def test_gpkg__qgis_friendly_names_units_and_spatial_index(sample_run):
+    """Every column of every layer is a plain field name with its units in the name; every numeric
+    column has units in the ``units`` layer; every geometry layer has an R-tree spatial index."""
+    import re
+    import sqlite3
+
+    path = sample_run.run_dir / "budget.gpkg"
+    units = pyogrio.read_dataframe(path, layer="units")
+    lookup = units.set_index(["layer", "column"])["units"]
+    geometry_layers = []
+    for layer, geom in pyogrio.list_layers(path):
+        frame = pyogrio.read_dataframe(path, layer=layer)
+        if geom is not None:
+            geometry_layers.append(layer)
+        if layer == "units":
+            continue
+        for col in frame.columns.drop("geometry", errors="ignore"):
+            assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", col), (layer, col)
+            if pd.api.types.is_numeric_dtype(frame[col]):
+                assert lookup.get((layer, col), "") != "", f"no units for {layer}.{col}"
+    # the nation layer: one column per balance item, named from the item and its units
+    bal = pd.read_csv(sample_run.run_dir / "tables" / "balance.csv")
+    nation = pyogrio.read_dataframe(path, layer="nation")
+    assert len(nation.columns.drop("geometry")) == len(bal)
+    suffix = {"Mt CO2 yr-1": "_MtCO2", "Mt CO2e yr-1": "_MtCO2e", "%": "_pct", "CNY": "_CNY", "CNY yr-1": "_CNY"}
+    by_item = dict(zip(bal["item"], zip(bal["value"], bal["units"])))
+    for item, col in (("emissions", "emissions_MtCO2"), ("sink_offset", "sink_offset_pct"),
+                      ("ch4_emission", "ch4_emission_MtCO2e"), ("sink_value_per_year", "sink_value_per_year_CNY"),
+                      ("sink_present_value", "sink_present_value_CNY"),
+                      ("land_use_potential:afforestation", "land_use_potential_afforestation_MtCO2"),
+                      ("land_use_potential_value_per_year:afforestation",
+                       "land_use_potential_value_per_year_afforestation_CNY")):
+        value, unit = by_item[item]
+        assert col.endswith(suffix[unit])
+        assert nation[col][0] == pytest.approx(value, rel=1e-12), col
+        assert lookup[("nation", col)] == unit
+    # the regions layer keeps the names scripts read (those of tables/budgets.csv)
+    budgets = pd.read_csv(sample_run.run_dir / "tables" / "budgets.csv")
+    regions = pyogrio.read_dataframe(path, layer="regions")
+    assert set(budgets.columns) <= set(regions.columns)
+    # spatial index: the GeoPackage R-tree extension registered and its virtual table filled
+    with sqlite3.connect(path) as con:
+        ext = {t for t, in con.execute("SELECT table_name FROM gpkg_extensions WHERE extension_name = "
+                                       "'gpkg_rtree_index'")}
+        assert set(geometry_layers) <= ext and {"regions", "nation", "offshore_zones"} <= set(geometry_layers)
+        for layer in geometry_layers:
+            (col,) = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                                 (layer,)).fetchone()
+            n_rtree = con.execute(f'SELECT count(*) FROM "rtree_{layer}_{col}"').fetchone()[0]
+            n_rows = con.execute(f'SELECT count(*) FROM "{layer}" WHERE "{col}" IS NOT NULL').fetchone()[0]
+            assert n_rtree == n_rows > 0, layer

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError, OutputExistsError
+from .manifest import seal_manifest
 
 
 def check_target(target: Path, overwrite: bool) -> None:
-    """Fail before any work if ``target`` exists (without ``overwrite``) or cannot be created."""
+    """Fail before any work if ``target`` exists (without ``overwrite``) or cannot be created.
+
+    Previous results that a killed run left set aside (see :func:`restore_orphaned`) are put back
+    first, so they count as existing results."""
+    target = Path(target)
+    restore_orphaned(target)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; a previous run's results are there. "
                                 "Fix: choose another --out, or pass --overwrite to replace them")
@@ -37,10 +46,45 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _old_name(target: Path, pid: int) -> Path:
+    return target.with_name(f".{target.name}.old-{pid}")
+
+
+def restore_orphaned(target: Path) -> list[Path]:
+    """Deal with ``.<target>.old-PID`` folders of runs whose process is gone.
+
+    Without an atomic exchange (see :func:`_swap`) a run puts the previous results aside as
+    ``.<target>.old-PID`` and renames its own folder to ``target``. Killed between the two renames,
+    it leaves no ``target``: the previous results are then renamed back to ``target``. When
+    ``target`` exists (the kill came after the second rename), the old folder is only a leftover and
+    is removed. Returns the folders restored or removed."""
+    target = Path(target)
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        return []
+    done = []
+    for old in sorted(parent.glob(f"{glob.escape('.' + target.name)}.old-*")):
+        try:
+            pid = int(old.name.rsplit(".old-", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if _pid_alive(pid) or not old.is_dir():
+            continue
+        final = parent / target.name
+        if not final.exists() and not final.is_symlink():
+            os.replace(old, final)  # the previous results, back where they were
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+        done.append(old)
+    return done
+
+
 def remove_stale(target: Path) -> list[Path]:
-    """Remove temporary folders of earlier runs into ``target`` whose process is gone (SIGKILL, power loss)."""
+    """Remove temporary folders of earlier runs into ``target`` whose process is gone (SIGKILL, power
+    loss), after putting back previous results such a run had set aside."""
+    restore_orphaned(target)
     removed = []
-    for tmp in target.resolve().parent.glob(f".{target.name}.tmp-*"):
+    for tmp in target.resolve().parent.glob(f"{glob.escape('.' + target.name)}.tmp-*"):
         try:
             pid = int(tmp.name.split(".tmp-")[1].split("-")[0])
         except (IndexError, ValueError):
@@ -77,7 +121,9 @@ def staged_run_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
 
     On any error, Ctrl-C or SIGTERM the temporary folder is removed and ``target`` (a previous run)
     is untouched. A run killed outright (SIGKILL) leaves its hidden temporary folder, which the next
-    run into the same target removes.
+    run into the same target removes. Before the rename the manifest gets the checksums of every
+    output (:func:`~pipeline.io.manifest.seal_manifest`); the rename itself is an atomic exchange
+    where the system allows it (:func:`_swap`).
     """
     target = Path(target)
     check_target(target, overwrite)
@@ -86,13 +132,45 @@ def staged_run_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     try:
         with _terminate_as_exit():
             yield tmp
+            seal_manifest(tmp)  # every output is written: record their checksums
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
+    _swap(tmp, target)
+
+
+#: ``renameat2`` flag: exchange the two paths atomically (Linux >= 3.15; ext4, xfs, btrfs, tmpfs...).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange the directories ``a`` and ``b`` (``renameat2(RENAME_EXCHANGE)``). Returns
+    False where the system or file system cannot (then nothing has changed)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # no libc symbol (glibc < 2.28, musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Make the finished folder ``tmp`` the ``target``, replacing previous results so that a kill at
+    any instant leaves either the previous or the new results at ``target`` (or, in the fallback,
+    the previous ones set aside, put back by the next run's :func:`restore_orphaned`)."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    if _exchange(tmp, target):
+        # target holds the new results, tmp the previous ones: a kill now leaves a stale tmp folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    old = _old_name(target, os.getpid())
+    os.replace(target, old)
     os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
