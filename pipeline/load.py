@@ -143,11 +143,21 @@ def load(cfg: RunConfig) -> Inputs:
         inputs.subregions[sub.name] = read_subregions(sub.path, sub.layer, sub.id_field, sub.name_field,
                                                       sub.parent_field, parents)
         parents += list(inputs.subregions[sub.name]["region_id"])
+    seen: set[str] = set()
     for comp in r.composites:
         unknown = [m for m in comp.members if m not in ids]
         if unknown:
             raise ConfigError(f"regions.composites '{comp.id}': member(s) {unknown} are not region ids."
-                              f"{did_you_mean(unknown[0], ids)} Region ids: {ids}")
+                              f"{did_you_mean(unknown[0], ids)} Region ids: {ids}. Fix: list ids of the "
+                              f"'regions' layer (field '{r.id_field}'; subregions cannot be members)")
+        twice = sorted({m for m in comp.members if comp.members.count(m) > 1})
+        if twice:
+            raise ConfigError(f"regions.composites '{comp.id}': member(s) {twice} are listed more than once, "
+                              "so they would be counted twice. Fix: list each member once")
+        if comp.id in seen:
+            raise ConfigError(f"regions.composites: id '{comp.id}' is used by more than one composite. "
+                              "Fix: give each composite its own id")
+        seen.add(comp.id)
     if cfg.emissions is not None:
         e = cfg.emissions
         inputs.emissions, inputs.emissions_year = read_region_table(
