@@ -11,41 +11,131 @@ from .tables import REALMS
 MT_PER_GT = 1000.0
 
 
+#: Id of the rows no region covers (national waters beyond the offshore zones).
+UNALLOCATED = "unallocated"
+
+
 def national_emissions(budget: pd.DataFrame) -> float:
     """The regions' inventory emissions (missing if no region has one), plus unallocated's (a gridded
     raster's emissions outside the regions; 0 for an inventory)."""
-    regions = budget[budget["region_id"] != "unallocated"]["emissions_MtCO2"].sum(min_count=1)
-    rest = budget.loc[budget["region_id"] == "unallocated", "emissions_MtCO2"].sum()
+    regions = budget[budget["region_id"] != UNALLOCATED]["emissions_MtCO2"].sum(min_count=1)
+    rest = budget.loc[budget["region_id"] == UNALLOCATED, "emissions_MtCO2"].sum()
     return float(regions + rest) if pd.notna(regions) else np.nan
 
 
-def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int | None,
+def _sum(budget: pd.DataFrame, column: str, rows=None) -> float:
+    if column not in budget:
+        return 0.0
+    x = budget[column] if rows is None else budget.loc[rows, column]
+    return float(x.sum())
+
+
+def like_for_like(budget: pd.DataFrame, national_ccus_MtCO2: float = 0.0) -> dict:
+    """The national net over the rows whose emissions are known, so that emissions and sinks cover the
+    same ground.
+
+    Rows with an inventory (``emissions_MtCO2`` not missing) are *covered*: the regions the inventory
+    has, and *unallocated* (national waters; no inventory emissions, 0, or a gridded raster's). A region
+    the inventory lacks is *excluded*: its sinks, CCUS, non-CO2 and inorganic sink stay in the national
+    totals (``sink_total`` is the whole nation) but not in the net or the offset share, since its
+    emissions are unknown (never counted as zero). National CCUS always counts.
+
+    Returns a dict: ``emissions`` (NaN when no region has an inventory), ``sink``, ``ccus``,
+    ``non_co2``, ``inorganic`` (covered rows, plus national CCUS), ``net`` = emissions - sink - ccus,
+    ``net_all`` = net + non_co2 - inorganic, ``offset_pct`` = 100 sink / emissions, and for the
+    excluded regions ``excluded`` (names), ``excluded_sink``, ``excluded_ccus``, ``excluded_non_co2``,
+    ``excluded_inorganic``.
+    """
+    emissions = national_emissions(budget)
+    known = budget["emissions_MtCO2"].notna()
+    excluded = ~known & (budget["region_id"] != UNALLOCATED)
+    covered = ~excluded
+    out = {"emissions": emissions,
+           "sink": _sum(budget, "sink_total_MtCO2", covered),
+           "ccus": national_ccus_MtCO2 + _sum(budget, "ccus_MtCO2", covered),
+           "non_co2": _sum(budget, "non_co2_MtCO2e", covered),
+           "inorganic": _sum(budget, "inorganic_sink_MtCO2", covered),
+           "excluded": budget.loc[excluded, "region"].astype(str).tolist(),
+           "excluded_sink": _sum(budget, "sink_total_MtCO2", excluded),
+           "excluded_ccus": _sum(budget, "ccus_MtCO2", excluded),
+           "excluded_non_co2": _sum(budget, "non_co2_MtCO2e", excluded),
+           "excluded_inorganic": _sum(budget, "inorganic_sink_MtCO2", excluded)}
+    if np.isfinite(emissions):
+        out["net"] = emissions - out["sink"] - out["ccus"]
+        out["net_all"] = out["net"] + out["non_co2"] - out["inorganic"]
+        out["offset_pct"] = 100.0 * out["sink"] / emissions if emissions else np.nan
+    else:
+        out["net"] = out["net_all"] = out["offset_pct"] = np.nan
+    return out
+
+
+def _gt(x_Mt: float) -> str:
+    gt = x_Mt / MT_PER_GT
+    return f"{gt:.2f}" if abs(gt) >= 0.995 else f"{gt:.3f}"
+
+
+def scheme_sentence(sink_MtCO2: float, low_MtCO2: float, high_MtCO2: float) -> str:
+    """"the assessed ecosystem sink is X Gt CO2/yr, Y1-Y2 % of the L-H Gt the 2060 scheme assumes"
+    (Y1 = sink / H, Y2 = sink / L)."""
+    lo_pct, hi_pct = 100.0 * sink_MtCO2 / high_MtCO2, 100.0 * sink_MtCO2 / low_MtCO2
+    return (f"the assessed ecosystem sink is {_gt(sink_MtCO2)} Gt CO2/yr, {lo_pct:.1f}-{hi_pct:.1f} % of the "
+            f"{low_MtCO2 / MT_PER_GT:.1f}-{high_MtCO2 / MT_PER_GT:.1f} Gt the 2060 scheme assumes")
+
+
+def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year: int | None,
             gwp_set: str = "AR6", valuation=None, potentials: dict[str, float] | None = None) -> pd.DataFrame:
     """Long table (item, value, units, note): totals over regions plus unallocated, net emission,
     and where the assessed sink stands against the scenario's 2060 requirement.
 
-    Net = emissions - sinks - CCUS, where emissions sum the regions the inventory covers and CCUS is
-    ``ccus_MtCO2`` (national, not attributed to a region) plus the regions' CCUS.
+    Net = emissions - sinks - CCUS, like for like (:func:`like_for_like`): emissions sum the regions
+    the inventory covers, and the sinks and regional CCUS subtracted are those of the same regions
+    (plus unallocated national waters), with ``ccus_MtCO2`` (national, not attributed to a region).
+    Regions without an inventory are named in the notes, and their sink and CCUS get rows of their
+    own (``sink_no_inventory``, ``ccus_no_inventory``) so the balance still adds up; ``sink_total``
+    stays the whole nation's. ``scenario`` empty or None: the seed paper's figures
+    (:data:`pipeline.config.DEFAULT_SCENARIO`).
     """
+    if not scenario:
+        from .config import default_scenario
+
+        scenario = default_scenario()
     rows = []
-    missing = budget.loc[budget["emissions_MtCO2"].isna(), "region"].tolist()
+    lfl = like_for_like(budget, ccus_MtCO2)
+    missing = lfl["excluded"]
+    has_inventory = bool(np.isfinite(lfl["emissions"]))
+    partial = bool(missing) and has_inventory
+    names = ", ".join(missing)
 
     def add(item, value, units, note=""):
         rows.append({"item": item, "value": float(value), "units": units, "note": note})
 
-    emissions = national_emissions(budget)
+    emissions = lfl["emissions"]
+    n_with = int(((budget["region_id"] != UNALLOCATED) & budget["emissions_MtCO2"].notna()).sum())
     add("emissions", emissions, "Mt CO2 yr-1",
-        f"inventory year {year}" + (f"; missing for {', '.join(missing)}" if missing else ""))
+        f"inventory year {year}" + (f"; sum of the {n_with} regions with an inventory; no inventory for {names} "
+                                    "(missing, not counted as zero)" if missing else ""))
     for short in REALMS.values():
         add(f"sink_{short}", budget[f"sink_{short}_MtCO2"].sum(), "Mt CO2 yr-1", "regions + unallocated")
     add("gross_removal", budget["gross_removal_MtCO2"].sum(), "Mt CO2 yr-1")
     add("gross_emission", budget["gross_emission_MtCO2"].sum(), "Mt CO2 yr-1", "from sink realms (e.g. outgassing)")
     sink = budget["sink_total_MtCO2"].sum()
-    add("sink_total", sink, "Mt CO2 yr-1", "net sink, sink positive")
-    ccus_MtCO2 = ccus_MtCO2 + float(budget["ccus_MtCO2"].sum())
-    add("ccus", ccus_MtCO2, "Mt CO2 yr-1", "national + regional CCUS capture (balance.ccus_MtCO2 / balance.ccus)")
-    add("net_emission", emissions - sink - ccus_MtCO2, "Mt CO2 yr-1", "emissions - sink_total - ccus")
-    add("sink_offset", 100.0 * sink / emissions if emissions else np.nan, "%", "sink_total / emissions")
+    add("sink_total", sink, "Mt CO2 yr-1", "net sink, sink positive (the whole nation: regions + unallocated)")
+    ccus_total = ccus_MtCO2 + float(budget["ccus_MtCO2"].sum())
+    add("ccus", ccus_total, "Mt CO2 yr-1", "national + regional CCUS capture (balance.ccus_MtCO2 / balance.ccus)")
+    if partial:
+        add("sink_no_inventory", lfl["excluded_sink"], "Mt CO2 yr-1",
+            f"net sink of the regions without an inventory ({names}): in sink_total, left out of net_emission "
+            "and sink_offset (like for like)")
+        if lfl["excluded_ccus"]:
+            add("ccus_no_inventory", lfl["excluded_ccus"], "Mt CO2 yr-1",
+                f"CCUS of the regions without an inventory ({names}): in ccus, left out of net_emission")
+    scope = (f"; over the regions with an inventory (plus unallocated waters and national CCUS), excluding "
+             f"{names} (sink {lfl['excluded_sink']:,.2f} Mt CO2 yr-1)" if partial else "")
+    add("net_emission", lfl["net"], "Mt CO2 yr-1",
+        ("emissions - sink_total - ccus" if not partial else
+         "emissions - (sink_total - sink_no_inventory) - (ccus - ccus_no_inventory)") + scope)
+    add("sink_offset", lfl["offset_pct"], "%",
+        ("sink_total / emissions" if not partial else "(sink_total - sink_no_inventory) / emissions") + scope)
     if "inorganic_sink_MtCO2" in budget:
         add("inorganic_sink", budget["inorganic_sink_MtCO2"].sum(), "Mt CO2 yr-1",
             "inorganic carbon (e.g. carbonate weathering), apart from the organic sinks")
@@ -53,14 +143,20 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int |
         for gas in ("ch4", "n2o"):
             add(f"{gas}_emission", budget[f"{gas}_MtCO2e"].sum(), "Mt CO2e yr-1", f"GWP100 {gwp_set}")
         add("non_co2_emission", budget["non_co2_MtCO2e"].sum(), "Mt CO2e yr-1", f"CH4 + N2O, GWP100 {gwp_set}")
-    if "net_all_MtCO2e" in budget:
-        net_all = (emissions + budget.get("non_co2_MtCO2e", pd.Series(0.0)).sum() - sink
-                   - budget.get("inorganic_sink_MtCO2", pd.Series(0.0)).sum() - ccus_MtCO2)
-        add("net_emission_all", net_all, "Mt CO2e yr-1",
-            "emissions + non-CO2 - organic sinks - inorganic sink - ccus")
-    net_all = rows[-1]["value"] if rows[-1]["item"] == "net_emission_all" else emissions - sink - ccus_MtCO2
-    add("gap_to_neutrality", net_all, "Mt CO2e yr-1" if "net_emission_all" in {r["item"] for r in rows} else "Mt CO2 yr-1",
-        "what must still be cut or offset for net zero (the net emission; negative = net sink)")
+    all_gases = "net_all_MtCO2e" in budget
+    if all_gases:
+        if partial and "non_co2_MtCO2e" in budget:
+            add("non_co2_no_inventory", lfl["excluded_non_co2"], "Mt CO2e yr-1",
+                f"non-CO2 emissions of the regions without an inventory ({names}): in non_co2_emission, left "
+                "out of net_emission_all")
+        if partial and "inorganic_sink_MtCO2" in budget:
+            add("inorganic_sink_no_inventory", lfl["excluded_inorganic"], "Mt CO2 yr-1",
+                f"inorganic sink of the regions without an inventory ({names}): in inorganic_sink, left out of "
+                "net_emission_all")
+        add("net_emission_all", lfl["net_all"], "Mt CO2e yr-1",
+            "emissions + non-CO2 - organic sinks - inorganic sink - ccus" + scope)
+    add("gap_to_neutrality", lfl["net_all"] if all_gases else lfl["net"], "Mt CO2e yr-1" if all_gases else "Mt CO2 yr-1",
+        "what must still be cut or offset for net zero (the net emission; negative = net sink)" + scope)
     if valuation is not None:
         from .valuation import annuity_factor, value_per_year
 
@@ -91,6 +187,7 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict, year: int |
         add("scenario_sink_2060_high", hi, "Mt CO2 yr-1", src)
         add("assessed_sink_share_of_2060_low", 100.0 * sink / lo, "%", "assessed sink / scenario low")
         add("assessed_sink_share_of_2060_high", 100.0 * sink / hi, "%", "assessed sink / scenario high")
+        add("assessed_sink_GtCO2", sink / MT_PER_GT, "Gt CO2 yr-1", scheme_sentence(sink, lo, hi))
     residual = scenario.get("residual_emissions_2060_GtCO2")
     ccus_2060 = scenario.get("ccus_2060_GtCO2")
     if residual is not None:

@@ -275,6 +275,43 @@ class ScenarioSpec(_Spec):
                         "units, period, source)")
 
 
+#: The default neutrality scenario: the seed paper's figures (Yu, Hao & Zhu 2022), used when a config's
+#: ``balance.scenario`` is omitted. Equal to configs/scenarios/yu2022_2060.yaml (a test checks), kept here
+#: so that a pip-installed package, which has no configs/ folder, still has it. Gt CO2 yr-1.
+DEFAULT_SCENARIO: dict[str, Any] = {
+    "name": "China 2060 carbon neutrality (Yu, Hao & Zhu 2022)",
+    "source": "Yu, Hao & Zhu 2022, Bull. Chin. Acad. Sci. 37(4):423-434",
+    "peak_emissions_GtCO2": {"year": 2030, "low": 10.0, "high": 11.0},
+    "direct_reduction_2060_GtCO2": {"low": 7.0, "high": 8.0},
+    "residual_emissions_2060_GtCO2": 3.0,
+    "ecosystem_sink_2060_GtCO2": {"low": 2.0, "high": 2.5},
+    "ccus_2060_GtCO2": {"low": 0.5, "high": 1.0},
+    "national_emissions_2019_GtCO2": 10.17,
+    "published_sinks": [
+        {"name": "bottom-up (inventory, satellite, models)", "realm": "terrestrial", "period": "1980s-1990s",
+         "low": 0.19, "central": 0.225, "high": 0.26, "units": "Pg C yr-1", "source": "Piao S. et al. 2009, Nature 458:1009"},
+        {"name": "vegetation + soil", "realm": "terrestrial", "period": "1981-2000", "low": 0.136, "central": 0.156,
+         "high": 0.176, "units": "Pg C yr-1", "source": "Fang J. et al. 2007, Sci. China D 50:1341"},
+        {"name": "forests + shrubs + crops (field campaign)", "realm": "terrestrial", "period": "2001-2010",
+         "central": 0.201, "units": "Pg C yr-1", "source": "Fang J. et al. 2018, PNAS 115:4015"},
+        {"name": "bottom-up synthesis", "realm": "terrestrial", "period": "2006-2009", "central": 0.33,
+         "units": "Pg C yr-1", "source": "Jiang F. et al. 2016, Sci. Rep. 6:22130"},
+        {"name": "process model, revised land use", "realm": "terrestrial", "period": "2010-2019", "low": 0.257,
+         "central": 0.28, "high": 0.303, "units": "Pg C yr-1",
+         "source": "Yu Z. et al. 2022, Nat. Commun., doi:10.1038/s41467-022-32961-2"},
+        {"name": "top-down inversion", "realm": "terrestrial", "period": "2010-2016", "low": 0.73, "central": 1.11,
+         "high": 1.49, "units": "Pg C yr-1", "source": "Wang J. et al. 2020, Nature 586:720"},
+        {"name": "inland-water CO2 evasion", "realm": "inland_water", "period": "2010s", "central": -0.098,
+         "units": "Pg C yr-1", "source": "Ran L. et al. 2021, Nat. Commun., doi:10.1038/s41467-021-21926-6"},
+    ],
+}
+
+
+def default_scenario() -> dict[str, Any]:
+    """The default scenario (:data:`DEFAULT_SCENARIO`), validated and dumped as a scenario file is read."""
+    return ScenarioSpec.model_validate(DEFAULT_SCENARIO).model_dump(exclude_none=True)
+
+
 class ValuationSpec(_Spec):
     """Carbon price and discount rate: the value of the sinks and of their enhancement potential."""
 
@@ -292,7 +329,8 @@ class BalanceSpec(_Spec):
     ccus: ExistingPath | None = Field(
         None, description="CSV of CCUS capture per year (columns year, region, ccus_MtCO2; region empty or "
                           "'national' for a national figure); overrides ccus_MtCO2")
-    scenario: ExistingPath | None = None
+    scenario: ExistingPath | None = Field(
+        None, description="neutrality scenario file (configs/scenarios/*.yaml); omitted: the seed paper's figures (Yu, Hao & Zhu 2022, built in as DEFAULT_SCENARIO, equal to configs/scenarios/yu2022_2060.yaml)")
     years: list[int] | None = Field(
         None, description="years of the time series (default: the emissions year only); emissions, "
                           "population and CCUS are taken per year, the sinks are the run's assessment")

@@ -71,6 +71,9 @@ def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
 # --- the neutrality balance as a waterfall ------------------------------------------------------
 _SINK_STEPS = (("sink_terrestrial", "terrestrial sink"), ("sink_water", "inland-water sink"),
                ("sink_ocean", "ocean sink"), ("ccus", "CCUS"))
+#: Balance rows of the regions without an inventory: in the national sink and CCUS, not in the net.
+_NOT_NETTED = (("sink_no_inventory", "sink of regions without inventory (not netted)"),
+               ("ccus_no_inventory", "CCUS of regions without inventory (not netted)"))
 
 
 def waterfall_data(balance: pd.DataFrame) -> pd.DataFrame:
@@ -82,6 +85,12 @@ def waterfall_data(balance: pd.DataFrame) -> pd.DataFrame:
     stand on zero, ``step`` bars float), ``value`` (the balance table's number), ``delta`` (its
     effect on the running total: -value for a sink or CCUS, +value for an emission), ``bottom``,
     ``top`` (bar ends; ``top - bottom`` is ``delta`` for steps and ``value`` for totals) and ``units``.
+
+    When some regions have no inventory, the net is like for like (:func:`pipeline.balance.like_for_like`):
+    the realm steps still take the whole nation's sinks, and a step of their own adds back the sink
+    (``sink_no_inventory``) and CCUS (``ccus_no_inventory``) of the regions without an inventory, so the
+    steps end exactly at ``net_emission``; likewise ``non_co2_no_inventory`` and
+    ``inorganic_sink_no_inventory`` before ``net_emission_all``.
 
     Without an emission inventory (emissions missing) the chart starts at zero and ends at
     "net (sinks only)", minus the sinks.
@@ -100,13 +109,22 @@ def waterfall_data(balance: pd.DataFrame) -> pd.DataFrame:
         value = float(v[item])
         start, running = running, running - value
         rows.append(_bar(item, label, "step", value, -value, start, running, units.get(item, MT)))
+    if has_inventory:  # regions without an inventory: their sink and CCUS are not netted (like for like)
+        for item, label in _NOT_NETTED:
+            if item in v and np.isfinite(v[item]):
+                value = float(v[item])
+                start, running = running, running + value
+                rows.append(_bar(item, label, "step", value, value, start, running, units.get(item, MT)))
     if has_inventory and "net_emission" in v:
         net = float(v["net_emission"])
         rows.append(_bar("net_emission", "net emission (CO2)", "total", net, net, 0.0, net, units.get("net_emission", MT)))
     else:
         rows.append(_bar("net_emission", "net (sinks only)", "total", running, running, 0.0, running, MT))
     extra = [("non_co2_emission", "non-CO2 (CH4 + N2O)", 1.0), ("inorganic_sink", "inorganic sink", -1.0)]
-    if any(item in v for item, _, _ in extra):
+    if has_inventory:
+        extra += [("non_co2_no_inventory", "non-CO2 of regions without inventory (not netted)", -1.0),
+                  ("inorganic_sink_no_inventory", "inorganic sink of regions without inventory (not netted)", 1.0)]
+    if any(item in v for item, _, _ in extra[:2]):
         running = rows[-1]["top"]
         for item, label, sign in extra:
             if item not in v:
@@ -129,17 +147,34 @@ def _bar(item, label, kind, value, delta, bottom, top, units) -> dict:
             "bottom": bottom, "top": top, "units": units}
 
 
-def waterfall_figure(data: pd.DataFrame) -> Figure:
-    """The balance waterfall: totals on zero (slate), sinks stepping down (green), sources up (brown)."""
-    fig = new_figure(8.5, 4.6)
-    ax = fig.add_subplot()
-    x = np.arange(len(data))
+def waterfall_units(data: pd.DataFrame) -> str:
+    """The units of the waterfall's value axis and of its title: Mt CO2 yr-1 when every bar is CO2, else
+    Mt CO2e yr-1 (non-CO2 gases enter as GWP100 CO2-equivalents; a t of CO2 is a t of CO2e)."""
+    return MTE if (data["units"] == MTE).any() else MT
+
+
+def waterfall_figure(data: pd.DataFrame, zoom_below: float = 0.1) -> Figure:
+    """The balance waterfall: totals on zero (slate), sinks stepping down (green), sources up (brown).
+
+    The title and the value axis carry the same units (:func:`waterfall_units`). When every step is
+    smaller than ``zoom_below`` x the largest bar (sinks of tens of Mt beside emissions of thousands),
+    a second panel to the right shows the steps on their own scale, each labelled with its value:
+    the main axes stay ``fig.axes[0]`` and hold exactly one bar per row of ``data``.
+    """
     lo = np.minimum(data["bottom"], data["top"]).to_numpy()
     hi = np.maximum(data["bottom"], data["top"]).to_numpy()
+    span = max(float(np.nanmax(np.abs(np.r_[lo, hi]))), 1e-9) if len(data) else 1.0
+    steps = data[data["kind"] == "step"]
+    zoom = bool(len(steps)) and float(np.nanmax(np.abs(steps["delta"]))) < zoom_below * span
+    fig = new_figure(11.0 if zoom else 8.5, 4.6)
+    if zoom:
+        ax, side = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.6, 1.0]})
+    else:
+        ax, side = fig.add_subplot(), None
+    x = np.arange(len(data))
     colours = [C_TOTAL if k == "total" else (C_SINK if d <= 0 else C_SOURCE)
                for k, d in zip(data["kind"], data["delta"])]
     ax.bar(x, hi - lo, bottom=lo, color=colours, width=0.62, edgecolor="white", linewidth=0.5)
-    span = max(float(np.nanmax(np.abs(np.r_[lo, hi]))), 1e-9)
     for i, r in enumerate(data.itertuples()):
         if i + 1 < len(data):  # connector from this bar's end to the next bar's start
             nxt = data.iloc[i + 1]
@@ -150,13 +185,27 @@ def waterfall_figure(data: pd.DataFrame) -> Figure:
         ax.annotate(text, (i, max(r.bottom, r.top)), xytext=(0, 3), textcoords="offset points", ha="center",
                     va="bottom", fontsize=8)
     ax.set_xticks(x, [f"{lab}" for lab in data["label"]], rotation=20, ha="right", fontsize=8)
-    gases = "CO2e" if (data["units"] == MTE).any() else "CO2"
-    ax.set_ylabel(f"Mt {gases} yr-1" if gases == "CO2" else "Mt CO2 (non-CO2: CO2e) yr-1")
+    units = waterfall_units(data)
+    ax.set_ylabel(units, fontsize=8)
     ax.axhline(0, color="black", lw=0.6)
     ax.margins(y=0.12)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Neutrality balance: emissions, minus sinks and CCUS, give the net emission "
-                 f"[{MT}]", fontsize=9.5)
+    fig.suptitle(f"Neutrality balance: emissions, minus sinks and CCUS, give the net emission [{units}]"
+                 + ("; CH4 and N2O as GWP100 CO2e" if units == MTE else ""), fontsize=9.5)
+    if side is not None:
+        y = np.arange(len(steps))[::-1]
+        d = steps["delta"].to_numpy(dtype=float)
+        side.barh(y, d, color=[C_SINK if v <= 0 else C_SOURCE for v in d], height=0.6)
+        for yi, v in zip(y, d):
+            side.annotate(("+" if v > 0 else "") + _auto(v), (v, yi), xytext=(3 if v >= 0 else -3, 0),
+                          textcoords="offset points", ha="left" if v >= 0 else "right", va="center", fontsize=7.5)
+        side.set_yticks(y, steps["label"].tolist(), fontsize=7.5)
+        side.axvline(0, color="black", lw=0.6)
+        side.margins(x=0.35)
+        side.tick_params(axis="x", labelsize=7)
+        side.set_xlabel(f"change of the balance [{units}]", fontsize=8)
+        side.spines[["top", "right"]].set_visible(False)
+        side.set_title("the steps on their own scale", fontsize=9)
     return fig
 
 

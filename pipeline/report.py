@@ -47,12 +47,20 @@ def write_report(run_dir: Path) -> Path:
     if "net_emission_all" in v:
         lines.append(f"- Everything combined (emissions + non-CO2 - organic and inorganic sinks - CCUS): "
                      f"**{_fmt(v['net_emission_all'])} Mt CO2e yr-1**.")
+    if "sink_no_inventory" in v and pd.notna(v["emissions"]):
+        lines.append(f"- Like for like: {bal.loc['emissions', 'note'].split('; ', 1)[-1]}. The net emission and the "
+                     f"offset share cover the regions with an inventory (plus unallocated waters and national CCUS); "
+                     f"the sink of the regions without one, {_fmt(v['sink_no_inventory'], 2)} Mt CO2 yr-1, is in "
+                     "the national sink but not netted against emissions.")
     if "scenario_sink_2060_low" in v:
-        lines.append(
-            f"- Against the 2060 neutrality scheme's ecosystem sink of {_fmt(v['scenario_sink_2060_low'] / 1000)}-"
-            f"{_fmt(v['scenario_sink_2060_high'] / 1000)} Gt CO2 yr-1 ({bal.loc['scenario_sink_2060_low', 'note']}), "
-            f"the assessed sink is {_fmt(v['assessed_sink_share_of_2060_high'])}-"
-            f"{_fmt(v['assessed_sink_share_of_2060_low'])} % of it.")
+        if "assessed_sink_GtCO2" in v:
+            sentence = bal.loc["assessed_sink_GtCO2", "note"]
+        else:  # a run directory written before the balance stated it
+            from .balance import scheme_sentence
+
+            sentence = scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"])
+        lines.append(f"- Against the 2060 neutrality scheme ({bal.loc['scenario_sink_2060_low', 'note']}): "
+                     f"{sentence}.")
     lines += ["", "## Budgets by region", "",
               "| region | area km2 | terrestrial | inland water | ocean | total sink | emissions | net emission | offset % |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .config import DEFAULT_SCENARIO
 from .errors import InputError, OutputError
 from .units import CO2_PER_C
 
@@ -39,18 +40,10 @@ MTE = "Mt CO2e yr-1"
 UNALLOCATED = "unallocated"
 #: Ids under which an uncertainty table may give the nation's rows.
 NATION_IDS = ("nation", "national", "all", "total")
-#: The seed paper's 2060 figures (Gt CO2 yr-1), shown when the scenario file offers nothing to compare
-#: with. Same values as configs/scenarios/yu2022_2060.yaml.
-SEED_PAPER = {
-    "name": "China 2060 carbon neutrality (Yu, Hao & Zhu 2022)",
-    "source": "Yu, Hao & Zhu 2022, Bull. Chin. Acad. Sci. 37(4):423-434",
-    "peak_emissions_GtCO2": {"year": 2030, "low": 10.0, "high": 11.0},
-    "direct_reduction_2060_GtCO2": {"low": 7.0, "high": 8.0},
-    "residual_emissions_2060_GtCO2": 3.0,
-    "ecosystem_sink_2060_GtCO2": {"low": 2.0, "high": 2.5},
-    "ccus_2060_GtCO2": {"low": 0.5, "high": 1.0},
-    "national_emissions_2019_GtCO2": 10.17,
-}
+#: The seed paper's figures (Gt CO2 yr-1, and its published sink estimates): the default scenario, shown
+#: when the config names no scenario file or the file offers nothing to compare with. The same dict as
+#: :data:`pipeline.config.DEFAULT_SCENARIO` (= configs/scenarios/yu2022_2060.yaml).
+SEED_PAPER = DEFAULT_SCENARIO
 #: Scenario keys -> (label, balance item they compare with, or None).
 _SCENARIO_KEYS = {
     "national_emissions": ("national CO2 emissions", "emissions"),
@@ -348,8 +341,10 @@ def _scenario(manifest: dict) -> tuple[dict, str]:
                 return data, f"scenario file <code>{_e(Path(path).name)}</code>"
         except (OSError, yaml.YAMLError) as exc:
             return {}, f"the scenario file {_e(path)} could not be read ({_e(exc)})"
-    return {}, ("the run's config names no scenario file" if not path
-                else f"the scenario file {_e(path)} is not on this machine")
+    if not path:
+        return SEED_PAPER, ("the default scenario (the run's config names no scenario file): the seed paper's "
+                            f"figures, {_e(SEED_PAPER['source'])}")
+    return {}, f"the scenario file {_e(path)} is not on this machine"
 
 
 #: Mass-rate units of published estimates -> factor to Mt CO2 yr-1 (C x 44/12).
@@ -555,16 +550,42 @@ def _summary(bal: pd.DataFrame, data: RunData) -> str:
                  f"{_q(g('net_emission'), MT)} (CCUS {_q(g('ccus'), MT)}).")
     else:
         sent += "; the run has no emission inventory, so no net emission is given."
+    scheme = _scheme_sentence(bal)
+    if scheme:
+        sent += f" Against the 2060 neutrality scheme, {_e(scheme)} ({_e(_scheme_source(bal))})."
     parts.append(f"<p>{sent}</p>")
     missing = data.budgets.loc[data.budgets["emissions_MtCO2"].isna(), "region"].astype(str).tolist()
     if missing:
         parts.append(f'<p class="note">No emission inventory for: {_e(", ".join(missing))} (shown as "no inventory", '
                      "never as zero).</p>")
+        if "sink_no_inventory" in v and np.isfinite(g("emissions", np.nan)):
+            parts.append(f'<p class="note">Like for like: the net emission and the offset share cover the regions '
+                         f"with an inventory (and unallocated waters, national CCUS); the sink of the regions "
+                         f"without one, {_q(g('sink_no_inventory'), MT)}, is in the national sink but not netted "
+                         "against emissions.</p>")
     rows = [[_e(i), _fmt(r.value, 2 if abs(r.value) < 100 else 1) if pd.notna(r.value) else "n/a", _e(r.units),
              _e(r.note if isinstance(r.note, str) else "")] for i, r in bal.iterrows()]
     parts.append(_collapsible("The national balance table (tables/balance.csv)",
                               _table(["item", "value", "units", "note"], rows, {1}), len(rows), limit=0))
     return "\n".join(parts)
+
+
+def _scheme_sentence(bal: pd.DataFrame) -> str:
+    """The balance's "the assessed ecosystem sink is X Gt CO2/yr, Y % of the 2.0-2.5 Gt the 2060 scheme
+    assumes" (the note of ``assessed_sink_GtCO2``; rebuilt from the shares for older run directories)."""
+    if "assessed_sink_GtCO2" in bal.index and isinstance(bal.loc["assessed_sink_GtCO2", "note"], str):
+        return bal.loc["assessed_sink_GtCO2", "note"]
+    v = bal["value"]
+    if {"sink_total", "scenario_sink_2060_low", "scenario_sink_2060_high"} <= set(v.index):
+        from .balance import scheme_sentence
+
+        return scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"])
+    return ""
+
+
+def _scheme_source(bal: pd.DataFrame) -> str:
+    note = bal["note"].get("scenario_sink_2060_low") if "note" in bal else None
+    return note if isinstance(note, str) and note else "scenario"
 
 
 def _balance_section(balance: pd.DataFrame) -> str:
@@ -573,9 +594,13 @@ def _balance_section(balance: pd.DataFrame) -> str:
     png = fg.png_bytes(fg.waterfall_figure(wf))
     rows = [[_e(r.label), _e(r.kind), _fmt(r.value, 1), _fmt(r.delta if r.kind == "step" else r.value, 1),
              _fmt(r.top, 1), _e(r.units)] for r in wf.itertuples()]
+    not_netted = (" The regions without an emission inventory are left out of the net (like for like): a step "
+                  "of their own adds their sink (and CCUS) back, so the steps add up to the net shown."
+                  if wf["item"].str.endswith("_no_inventory").any() else "")
     return (_figure(png, "balance waterfall", "Emissions, minus the net sink of each realm and CCUS, give the net "
                     "emission; non-CO2 gases (CO2e, GWP100) and the inorganic sink follow when assessed. "
-                    "Green bars lower the balance, brown bars raise it (a realm that is a net source).")
+                    "Green bars lower the balance, brown bars raise it (a realm that is a net source); the right "
+                    "panel, when drawn, shows the steps on their own scale." + not_netted)
             + _table(["step", "bar", "balance value", "change", "running total", "units"], rows, {2, 3, 4}))
 
 
@@ -1027,6 +1052,8 @@ def _budget_row(row: pd.Series) -> str:
         units = units_of(str(col))
         if col == "emissions_year":
             text = _fmt(int(val), 0).replace(",", "") if pd.notna(val) else "n/a"
+        elif str(col).startswith("rank_"):  # ranks are whole numbers ("2", not "2.000")
+            text = str(int(val)) if pd.notna(val) else "not ranked"
         elif pd.isna(val) and col in ("emissions_MtCO2", "net_MtCO2", "net_all_MtCO2e", "sink_offset_pct"):
             text = "no inventory"
         else:

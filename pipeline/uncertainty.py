@@ -16,7 +16,9 @@ Sources of spread:
   regional totals scaled by 1 + N(0, relative_sd), the same factor for every region). The spread
   splits into within-product and between-product parts (law of total variance).
 
-Emissions and CCUS are taken as given (inventory uncertainty is not drawn).
+Emissions and CCUS are taken as given (inventory uncertainty is not drawn). The nation's net, like
+the balance's, is like for like: a region without an inventory is left out of it (its sinks still
+count in the nation's sink totals).
 """
 
 from __future__ import annotations
@@ -138,13 +140,20 @@ def simulate(mc: MonteCarloInputs, draws: int, seed: int, distribution: str) -> 
         extra += co2e
     if "inorganic_sink_MtCO2" in out or "non_co2_MtCO2e" in out:
         out["net_all_MtCO2e"] = out["net_MtCO2"] + extra
-    # the nation's net as the balance sums it: the inventory's emissions (regions that have one)
-    # minus every sink (regions and unallocated) minus CCUS
-    e_nat = ((np.nansum(mc.emissions_Mt) if np.isfinite(mc.emissions_Mt).any() else np.nan)
-             - mc.ccus_Mt.sum() - mc.national_ccus_Mt)
-    out["nation:net_MtCO2"] = e_nat - total.sum(axis=1)
+    # the nation's net as the balance sums it, like for like (pipeline.balance.like_for_like): the rows
+    # whose emissions are known (regions with an inventory, and unallocated), their emissions minus
+    # their sinks and CCUS, minus national CCUS; regions without an inventory are left out (their
+    # emissions are unknown, not zero), and with no region's inventory the net is missing
+    known = np.isfinite(mc.emissions_Mt)
+    regions = np.array([rid != "unallocated" for rid in mc.region_ids], dtype=bool)
+    cov = known | ~regions
+    if (known & regions).any():
+        e_nat = np.nansum(mc.emissions_Mt[cov]) - mc.ccus_Mt[cov].sum() - mc.national_ccus_Mt
+        out["nation:net_MtCO2"] = e_nat - total[:, cov].sum(axis=1)
+    else:
+        out["nation:net_MtCO2"] = np.full(n, np.nan)
     if "net_all_MtCO2e" in out:
-        out["nation:net_all_MtCO2e"] = out["nation:net_MtCO2"] + extra.sum(axis=1)
+        out["nation:net_all_MtCO2e"] = out["nation:net_MtCO2"] + extra[:, cov].sum(axis=1)
     return out
 
 

@@ -10,7 +10,9 @@ import yaml
 
 from conftest import ROOT, TINY_CODES, tiny_case, write_tif
 from pipeline import run
+from pipeline.balance import balance
 from pipeline.cli import main
+from pipeline.config import DEFAULT_SCENARIO, ScenarioSpec
 from pipeline.units import CO2_PER_C
 
 MT = 1e-6  # Mg -> Mt
@@ -183,3 +185,151 @@ def test_time_series_with_land_cover_of_another_year(tmp_path):
     assert east.loc[2021, "landcover_year"] == 2021
     nat = pd.read_csv(result.run_dir / "tables" / "balance_by_year.csv").set_index("year")
     assert nat.loc[2021, "sink_total_MtCO2"] - nat.loc[2020, "sink_total_MtCO2"] == pytest.approx(120 * CO2_PER_C * MT)
+
+
+# --- like-for-like national balance on a hand-made budget table ---------------------------------------
+def budget_table(emissions_b=np.nan, all_gases=False) -> pd.DataFrame:
+    """Three rows: A (emissions 1000, sinks 250 + 30 + 20 = 300, CCUS 1), B (emissions ``emissions_b``,
+    sinks 150 + 10 + 40 = 200, CCUS 2) and unallocated (emissions 0, ocean sink 100). Mt CO2 yr-1.
+    With ``all_gases``: non-CO2 A 4 / B 7 Mt CO2e, inorganic sink A 0.5 / B 0.25 Mt CO2."""
+    b = pd.DataFrame({
+        "region_id": ["A", "B", "unallocated"], "region": ["Alpha", "Beta", "unallocated"],
+        "sink_terrestrial_MtCO2": [250.0, 150.0, 0.0], "sink_water_MtCO2": [30.0, 10.0, 0.0],
+        "sink_ocean_MtCO2": [20.0, 40.0, 100.0], "gross_removal_MtCO2": [310.0, 210.0, 100.0],
+        "gross_emission_MtCO2": [10.0, 10.0, 0.0], "emissions_MtCO2": [1000.0, emissions_b, 0.0],
+        "ccus_MtCO2": [1.0, 2.0, 0.0]})
+    b["sink_total_MtCO2"] = b[["sink_terrestrial_MtCO2", "sink_water_MtCO2", "sink_ocean_MtCO2"]].sum(axis=1)
+    b["net_MtCO2"] = b["emissions_MtCO2"] - b["sink_total_MtCO2"] - b["ccus_MtCO2"]
+    if all_gases:
+        b["ch4_MtCO2e"], b["n2o_MtCO2e"] = [4.0, 7.0, 0.0], [0.0, 0.0, 0.0]
+        b["non_co2_MtCO2e"] = b["ch4_MtCO2e"] + b["n2o_MtCO2e"]
+        b["inorganic_sink_MtCO2"] = [0.5, 0.25, 0.0]
+        b["net_all_MtCO2e"] = b["net_MtCO2"] + b["non_co2_MtCO2e"] - b["inorganic_sink_MtCO2"]
+    return b
+
+
+def test_balance_is_like_for_like_when_a_region_lacks_emissions():
+    """By hand: emissions = A's 1000 (B missing, not zero); net = 1000 - (300 + 100) - (1 + 3) = 596 (A's and
+    unallocated's sinks, A's and national CCUS); offset = 400 / 1000 = 40 %; sink_total stays 600."""
+    t = balance(budget_table(), 3.0, {}, 2021).set_index("item")
+    v = t["value"]
+    assert v["emissions"] == 1000.0
+    assert "no inventory for Beta" in t.loc["emissions", "note"]
+    assert v["sink_total"] == 600.0
+    assert v["sink_no_inventory"] == 200.0 and "Beta" in t.loc["sink_no_inventory", "note"]
+    assert v["ccus"] == 6.0 and v["ccus_no_inventory"] == 2.0
+    assert v["net_emission"] == pytest.approx(596.0)
+    assert v["sink_offset"] == pytest.approx(40.0)
+    assert v["gap_to_neutrality"] == pytest.approx(596.0)
+    for item in ("net_emission", "sink_offset"):
+        assert "excluding Beta (sink 200.00 Mt CO2 yr-1)" in t.loc[item, "note"]
+    # the rows add up: net = emissions - sink_total - ccus + what is not netted
+    assert v["net_emission"] == pytest.approx(v["emissions"] - v["sink_total"] - v["ccus"]
+                                              + v["sink_no_inventory"] + v["ccus_no_inventory"])
+
+
+def test_balance_like_for_like_all_gases():
+    """net_all = 596 + A's non-CO2 4 - A's inorganic 0.5 = 599.5; B's 7 and 0.25 stay in the national rows."""
+    v = balance(budget_table(all_gases=True), 3.0, {}, 2021).set_index("item")["value"]
+    assert v["non_co2_emission"] == 11.0 and v["inorganic_sink"] == 0.75
+    assert v["non_co2_no_inventory"] == 7.0 and v["inorganic_sink_no_inventory"] == 0.25
+    assert v["net_emission_all"] == pytest.approx(599.5)
+    assert v["gap_to_neutrality"] == pytest.approx(599.5)
+
+
+def test_balance_with_every_region_covered_nets_every_sink():
+    """B reports 500: emissions 1500, net = 1500 - 600 - 6 = 894, offset 600 / 1500 = 40 %; no exclusion rows."""
+    t = balance(budget_table(emissions_b=500.0), 3.0, {}, 2021).set_index("item")
+    assert t.loc["emissions", "value"] == 1500.0 and t.loc["net_emission", "value"] == pytest.approx(894.0)
+    assert t.loc["sink_offset", "value"] == pytest.approx(40.0)
+    assert "sink_no_inventory" not in t.index and "excluding" not in t.loc["net_emission", "note"]
+
+
+def test_balance_without_any_inventory_has_no_emissions_or_net():
+    b = budget_table()
+    b.loc[b["region_id"] == "A", "emissions_MtCO2"] = np.nan
+    v = balance(b, 3.0, {}, 2021).set_index("item")["value"]
+    assert np.isnan(v["emissions"]) and np.isnan(v["net_emission"]) and np.isnan(v["sink_offset"])
+    assert v["sink_total"] == 600.0
+
+
+def test_balance_states_the_sink_against_the_2060_scheme():
+    """Sink 600 Mt = 0.600 Gt; 600 / 2500 = 24.0 %, 600 / 2000 = 30.0 % (default scenario: the seed paper)."""
+    t = balance(budget_table(), 0.0, None, 2021).set_index("item")
+    assert t.loc["assessed_sink_GtCO2", "value"] == pytest.approx(0.6)
+    assert t.loc["assessed_sink_GtCO2", "units"] == "Gt CO2 yr-1"
+    assert t.loc["assessed_sink_GtCO2", "note"] == ("the assessed ecosystem sink is 0.600 Gt CO2/yr, 24.0-30.0 % of "
+                                                    "the 2.0-2.5 Gt the 2060 scheme assumes")
+    assert t.loc["assessed_sink_share_of_2060_low", "value"] == pytest.approx(30.0)
+
+
+def test_default_scenario_is_the_seed_paper_file():
+    """The built-in default (for installs without configs/) equals configs/scenarios/yu2022_2060.yaml."""
+    s = yaml.safe_load((ROOT / "configs" / "scenarios" / "yu2022_2060.yaml").read_text())
+    assert DEFAULT_SCENARIO == s
+    assert ScenarioSpec.model_validate(DEFAULT_SCENARIO) == ScenarioSpec.model_validate(s)
+    v = balance(budget_table(), 0.0, None, 2021).set_index("item")["value"]
+    assert (v["scenario_sink_2060_low"], v["scenario_sink_2060_high"]) == (2000.0, 2500.0)
+    assert (v["scenario_ccus_2060_low"], v["scenario_ccus_2060_high"]) == (500.0, 1000.0)
+    assert v["scenario_residual_emissions_2060"] == 3000.0
+    assert (v["scenario_peak_emissions_low"], v["scenario_peak_emissions_high"]) == (10000.0, 11000.0)
+
+
+def test_run_without_scenario_uses_the_seed_papers_figures(tmp_path):
+    cfg = tiny_case(tmp_path / "case")
+    assert "balance" not in yaml.safe_load(cfg.read_text())
+    bal = run(cfg, tmp_path / "out").balance.set_index("item")["value"]
+    assert bal["scenario_sink_2060_low"] == 2000.0 and bal["scenario_residual_emissions_2060"] == 3000.0
+    assert bal["assessed_sink_GtCO2"] == pytest.approx((SINK_WEST + SINK_EAST + SINK_UNALLOCATED) / 1000)
+
+
+def test_run_with_a_region_missing_from_inventory_nets_like_for_like(tmp_path):
+    """East has no inventory: emissions = West's 6; net = 6 - SINK_WEST - SINK_UNALLOCATED (East's sink not
+    netted); sink_total stays the whole tiny nation."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "emissions.csv").write_text("year,code,co2\n2021,1,6.0\n")
+    bal = run(cfg, tmp_path / "out").balance.set_index("item")["value"]
+    assert bal["emissions"] == 6.0
+    assert bal["sink_total"] == pytest.approx(SINK_WEST + SINK_EAST + SINK_UNALLOCATED)
+    assert bal["sink_no_inventory"] == pytest.approx(SINK_EAST)
+    assert bal["net_emission"] == pytest.approx(6.0 - SINK_WEST - SINK_UNALLOCATED)
+    assert bal["sink_offset"] == pytest.approx(100 * (SINK_WEST + SINK_UNALLOCATED) / 6.0)
+
+
+# --- per-capita figures, ranks, value of the enhancement potential ------------------------------------
+def test_per_capita_and_rank_offset(tmp_path):
+    """Population West 2,000,000, East 500,000 (2021). Emissions per person: West 6 Mt / 2e6 = 3.0 t, East
+    2 Mt / 5e5 = 4.0 t; sink per person = sink [Mt] x 1e6 / population. Offset: West 100 x SINK_WEST / 6
+    = 0.0306 %, East 100 x SINK_EAST / 2 = 0.0715 %, so East ranks 1 by offset, West 2."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "population.csv").write_text("year,code,pop\n2021,1,2000000\n2021,2,500000\n")
+    cfg = _edit(cfg, lambda d: d.update(population={"path": "population.csv", "region_field": "code",
+                                                    "value_field": "pop"}))
+    b = run(cfg, tmp_path / "out").budgets.set_index("region_id")
+    assert b.loc["1", "emissions_per_capita_tCO2"] == pytest.approx(3.0)
+    assert b.loc["2", "emissions_per_capita_tCO2"] == pytest.approx(4.0)
+    assert b.loc["1", "sink_per_capita_tCO2"] == pytest.approx(SINK_WEST * 1e6 / 2e6)
+    assert b.loc["2", "sink_per_capita_tCO2"] == pytest.approx(SINK_EAST * 1e6 / 5e5)
+    assert b.loc["1", "sink_offset_pct"] == pytest.approx(100 * SINK_WEST / 6.0)
+    assert b.loc["2", "sink_offset_pct"] == pytest.approx(100 * SINK_EAST / 2.0)
+    assert (b.loc["2", "rank_offset"], b.loc["1", "rank_offset"]) == (1, 2)
+    assert pd.isna(b.loc["unallocated", "rank_offset"])
+
+
+def test_land_use_potential_is_valued(tmp_path):
+    """Potential 120 Mg C yr-1 = 120 x 44/12 t CO2 = 440 t CO2 yr-1; at 100 CNY per t: 44,000 CNY yr-1; over
+    10 years at 5 %: 44,000 x (1 - 1.05^-10) / 0.05 = 44,000 x 7.721735 = 339,756.3 CNY."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    scen = TINY_CODES.copy()
+    scen[1, 2] = 1
+    write_tif(case / "scenario.tif", scen, nodata=9)
+    cfg = _edit(cfg, lambda d: d.update(
+        land_use_scenarios=[{"name": "plant", "path": "scenario.tif"}],
+        balance={"valuation": {"price_per_tCO2": 100, "currency": "CNY", "discount_rate": 0.05, "horizon_years": 10}}))
+    t = run(cfg, tmp_path / "out").balance.set_index("item")
+    assert t.loc["land_use_potential_value_per_year:plant", "value"] == pytest.approx(44_000.0)
+    assert t.loc["land_use_potential_value_per_year:plant", "units"] == "CNY yr-1"
+    assert t.loc["land_use_potential_present_value:plant", "value"] == pytest.approx(339_756.3, abs=0.1)

@@ -161,12 +161,93 @@ def test_waterfall__co2_only_and_without_inventory():
     assert d.iloc[-1]["label"] == "net (sinks only)" and d.iloc[-1]["top"] == pytest.approx(-28.0)
 
 
+def _budget_with_region_lacking_emissions() -> pd.DataFrame:
+    """A (emissions 1000; sinks terrestrial 250, water 30, ocean 20; CCUS 1), B (no inventory; 150, 10, 40;
+    CCUS 2), unallocated (emissions 0; ocean 100). Mt CO2 yr-1."""
+    b = pd.DataFrame({"region_id": ["A", "B", "unallocated"], "region": ["Alpha", "Beta", "unallocated"],
+                      "sink_terrestrial_MtCO2": [250.0, 150.0, 0.0], "sink_water_MtCO2": [30.0, 10.0, 0.0],
+                      "sink_ocean_MtCO2": [20.0, 40.0, 100.0], "gross_removal_MtCO2": [310.0, 210.0, 100.0],
+                      "gross_emission_MtCO2": [10.0, 10.0, 0.0], "emissions_MtCO2": [1000.0, np.nan, 0.0],
+                      "ccus_MtCO2": [1.0, 2.0, 0.0]})
+    b["sink_total_MtCO2"] = b[["sink_terrestrial_MtCO2", "sink_water_MtCO2", "sink_ocean_MtCO2"]].sum(axis=1)
+    return b
+
+
+def test_waterfall__regions_without_inventory_get_their_own_step():
+    """By hand: 1000 - 400 (terrestrial) - 40 (water) - 160 (ocean) - 6 (CCUS, national 3 + 1 + 2) = 394;
+    + 200 (Beta's sink, not netted) + 2 (Beta's CCUS) = 596 = the net emission shown."""
+    from pipeline.balance import balance
+
+    table = balance(_budget_with_region_lacking_emissions(), 3.0, {}, 2021)
+    data = figures.waterfall_data(table)
+    assert data["item"].tolist() == ["emissions", "sink_terrestrial", "sink_water", "sink_ocean", "ccus",
+                                     "sink_no_inventory", "ccus_no_inventory", "net_emission"]
+    tops = data.set_index("item")["top"]
+    assert tops["ccus"] == pytest.approx(394.0)
+    assert tops["sink_no_inventory"] == pytest.approx(594.0) and tops["ccus_no_inventory"] == pytest.approx(596.0)
+    assert tops["net_emission"] == pytest.approx(596.0)
+    assert table.set_index("item").loc["net_emission", "value"] == pytest.approx(596.0)
+    assert "without inventory" in data.set_index("item").loc["sink_no_inventory", "label"]
+    fig = figures.waterfall_figure(data)
+    assert len(fig.axes[0].patches) == len(data)
+
+
+def test_waterfall__units_agree_and_small_steps_get_their_own_panel(sample_run):
+    table = pd.read_csv(sample_run.run_dir / "tables" / "balance.csv")
+    data = figures.waterfall_data(table)
+    fig = figures.waterfall_figure(data)
+    units = fig.axes[0].get_ylabel()
+    assert units == "Mt CO2e yr-1"  # non-CO2 gases are in the chart
+    assert f"[{units}]" in fig._suptitle.get_text() and "Mt CO2 yr-1" not in fig._suptitle.get_text()
+    co2 = figures.waterfall_figure(figures.waterfall_data(table[~table["units"].str.contains("CO2e") & (table["item"] != "inorganic_sink")]))
+    assert co2.axes[0].get_ylabel() == "Mt CO2 yr-1" and "[Mt CO2 yr-1]" in co2._suptitle.get_text()
+    # sinks of tens of Mt beside emissions of ~2,300: a side panel of the steps, labelled with their values
+    steps = data[data["kind"] == "step"]
+    assert steps["delta"].abs().max() < 0.1 * data["top"].abs().max()
+    side = fig.axes[1]
+    widths = [p.get_width() for p in side.patches]
+    np.testing.assert_allclose(widths, steps["delta"].to_numpy())
+    texts = {t.get_text() for t in side.texts}
+    v = table.set_index("item")["value"]
+    assert f"{-v['sink_terrestrial']:,.2f}" in texts and f"{-v['sink_ocean']:,.2f}" in texts
+    assert [t.get_text() for t in side.get_yticklabels()] == steps["label"].tolist()
+
+
+def test_report_states_the_sink_against_the_2060_scheme(sample_run):
+    """X = sink_total / 1000 Gt; Y = sink / 2500 to sink / 2000, from tables/balance.csv."""
+    sink = pd.read_csv(sample_run.run_dir / "tables" / "balance.csv").set_index("item").loc["sink_total", "value"]
+    sentence = (f"the assessed ecosystem sink is {sink / 1000:.3f} Gt CO2/yr, {100 * sink / 2500:.1f}-"
+                f"{100 * sink / 2000:.1f} % of the 2.0-2.5 Gt the 2060 scheme assumes")
+    assert sentence in (sample_run.run_dir / "report.md").read_text()
+    summary = (sample_run.run_dir / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert sentence in summary
+
+
 def test_sink_map__colour_bar_in_units_and_province_outlines(sample_run):
+    import geopandas as gpd
+    from matplotlib.collections import LineCollection
+
     arr, extent, crs = figures.read_map(sample_run.run_dir / "maps" / "sink_total.tif", max_px=100)
     assert max(arr.shape) <= 100 and crs is not None
-    fig = figures.sink_map_figure(arr, extent, [])
+    regions = gpd.read_file(sample_run.run_dir / "budget.gpkg", layer="regions").to_crs(crs)
+    fig = figures.sink_map_figure(arr, extent, list(regions.geometry))
     label = fig.axes[1].get_ylabel()
     assert "g C m-2 yr-1" in label and "sink positive" in label
+    # every ring of every province is drawn, at its own coordinates
+    rings = [np.asarray(r.coords)[:, :2] for g in regions.geometry
+             for poly in getattr(g, "geoms", [g]) for r in [poly.exterior, *poly.interiors]]
+    lines = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    assert len(lines) == 1
+    segs = lines[0].get_segments()
+    assert len(regions) == 6 and len(segs) == len(rings) >= 6
+    for seg, ring in zip(segs, rings):
+        np.testing.assert_allclose(seg, ring)
+    # the outlines lie inside the map's extent (same CRS as the raster)
+    allxy = np.concatenate(segs)
+    left, right, bottom, top = extent
+    pad = 0.02 * max(right - left, top - bottom)
+    assert allxy[:, 0].min() >= left - pad and allxy[:, 0].max() <= right + pad
+    assert allxy[:, 1].min() >= bottom - pad and allxy[:, 1].max() <= top + pad
 
 
 def test_choropleth__missing_inventory_hatched_not_zero(sample_run):
@@ -242,6 +323,11 @@ def test_region_page__rank_and_share_from_budgets(run_copy):
     if "rank_sink" in b:  # the budgets table's own ranks agree
         assert (int(z["rank_sink"]), int(z["rank_net_emission"])) == (rank_sink, rank_net)
     assert f"{rank_sink} of 6" in text and f"{rank_net} of 6" in text
+    # the budget row shows ranks as whole numbers, e.g. "2", never "2.000"
+    for col in ("rank_sink", "rank_net_emission", "rank_offset"):
+        if col in b:
+            cell = re.search(rf"<td>{col}</td><td class=num>([^<]*)</td>", text).group(1)
+            assert cell == str(int(z[col])), (col, cell)
     assert f"{share_sink:,.2f}&nbsp;%" in text and f"{share_emissions:,.2f}&nbsp;%" in text
     # its ecosystems: area and net per ecosystem from tables/region_ecosystem.csv
     reco = pd.read_csv(run_copy / "tables" / "region_ecosystem.csv", dtype={"region_id": str})

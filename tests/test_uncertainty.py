@@ -76,13 +76,48 @@ def test_structural_ensemble_splits_within_and_between():
     assert row["mean"] == pytest.approx(2e12 * to_mt, rel=1e-2)
 
 
+def _fixed_rates():
+    """Zero-width ranges: every draw is the central rate, so the sinks are exact. Sinks by hand
+    [Mt CO2 yr-1] = g C x 44/12 / 1e12: region 0: 1e9 x 80 + 3e9 x 20 = 1.4e11 g C -> 0.51333; region 1:
+    2e9 x 80 = 1.6e11 -> 0.58667; region 2: 1e9 x 20 = 2e10 -> 0.07333."""
+    return pd.DataFrame({"ecosystem": ["forest", "cropland"], "central": [80.0, 20.0], "low": [80.0, 20.0],
+                         "high": [80.0, 20.0]})
+
+
 def test_net_of_a_region_without_inventory_is_missing():
     mc = _case()
     out = summarise(simulate(mc, 1000, seed=1, distribution="uniform"), mc).set_index(["region_id", "quantity"])
     assert np.isnan(out.loc[("2", "net_MtCO2"), "p50"])
-    # the nation's net: emissions of the regions with an inventory (15) minus every sink
-    sinks = out.loc[("nation", "sink_total_MtCO2"), "mean"]
-    assert out.loc[("nation", "net_MtCO2"), "mean"] == pytest.approx(15 - sinks, rel=1e-9)
+
+
+def test_nation_net_is_like_for_like():
+    """Region 2 has no inventory: the nation's net = 10 + 5 - (0.51333 + 0.58667) = 15 - 1.1 = 13.9, not
+    15 - 1.17333 (region 2's sink is not netted); the nation's sink keeps all three: 1.17333."""
+    mc = _case(rates=_fixed_rates())
+    sims = simulate(mc, 500, seed=1, distribution="triangular")
+    np.testing.assert_allclose(sims["nation:net_MtCO2"], 13.9, rtol=1e-12)
+    out = summarise(sims, mc).set_index(["region_id", "quantity"])
+    assert out.loc[("nation", "net_MtCO2"), "p50"] == pytest.approx(13.9, rel=1e-12)
+    assert out.loc[("nation", "sink_total_MtCO2"), "p50"] == pytest.approx(3.2e11 * 44 / 12 / 1e12, rel=1e-12)
+
+
+def test_nation_net_counts_unallocated_and_is_missing_without_any_inventory():
+    """Ids a, b, unallocated (the areas of regions 0, 1, 2), emissions 10, missing, 0, CCUS 0.25 on b and 1
+    national: net = 10 + 0 - (0.51333 + 0.07333) - 1 = 8.41333 (b's sink and CCUS left out). With a's
+    emissions missing too, no region has an inventory: the net is missing."""
+    mc = _case(rates=_fixed_rates())
+    mc.region_ids = ["a", "b", "unallocated"]
+    mc.areas_m2.index = mc.region_ids
+    mc.emissions_Mt = np.array([10.0, np.nan, 0.0])
+    mc.ccus_Mt = np.array([0.0, 0.25, 0.0])
+    mc.national_ccus_Mt = 1.0
+    sims = simulate(mc, 200, seed=2, distribution="normal")
+    np.testing.assert_allclose(sims["nation:net_MtCO2"], 10.0 - (1.4e11 + 2e10) * 44 / 12 / 1e12 - 1.0, rtol=1e-12)
+    mc.emissions_Mt = np.array([np.nan, np.nan, 0.0])
+    sims = simulate(mc, 200, seed=2, distribution="normal")
+    assert np.isnan(sims["nation:net_MtCO2"]).all()
+    out = summarise(sims, mc).set_index(["region_id", "quantity"])
+    assert np.isnan(out.loc[("nation", "net_MtCO2"), "p50"])
 
 
 def test_sample_run_has_intervals(sample_run):
@@ -98,4 +133,5 @@ def test_nation_net_includes_national_ccus():
     mc = _case()
     mc.national_ccus_Mt = 100.0
     sims = simulate(mc, 1000, seed=1, distribution="uniform")
-    np.testing.assert_allclose(sims["nation:net_MtCO2"], 15.0 - sims["sink_total_MtCO2"].sum(axis=1) - 100.0)
+    # regions 0 and 1 have an inventory (15); region 2 (none) is left out of the net, like for like
+    np.testing.assert_allclose(sims["nation:net_MtCO2"], 15.0 - sims["sink_total_MtCO2"][:, :2].sum(axis=1) - 100.0)
