@@ -3,6 +3,7 @@ into the same folder, then reruns with --overwrite: the run must fail with the e
 and a message naming the file or key and the fix, leave the previous results byte-identical, and
 leave no temporary folder behind."""
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -180,6 +181,30 @@ def test_output_folder_not_writable(tmp_path, capsys, tiny_config):
     assert got == 4 and "cannot create the output folder" in err and "Fix: choose a writable --out" in err
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root ignores file permissions, so a read-only folder stays writable for it")
+def test_output_folder_read_only_keeps_earlier_results(tmp_path, capsys, tiny_config):
+    """A folder made read-only (chmod 555) after a good run: the rerun with --overwrite exits 4
+    naming the folder and the fix, before computing, and the earlier results are byte-identical."""
+    parent = tmp_path / "runs"
+    out = parent / "run"
+    assert main(["run", str(tiny_config), "--out", str(out), "--quiet"]) == 0
+    before = _snapshot(out)
+    capsys.readouterr()
+    os.chmod(parent, 0o555)
+    try:
+        got = main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"])
+        err = capsys.readouterr().err
+        listing = sorted(p.name for p in parent.iterdir())
+    finally:
+        os.chmod(parent, 0o755)
+    assert got == 4, err
+    assert f"the output folder {parent.resolve()} is not writable" in err and "Fix: choose a writable --out" in err
+    assert "Traceback" not in err
+    assert listing == ["run"], listing  # no temporary folder
+    assert _snapshot(out) == before, "previous results were changed"
+
+
 def test_invalid_polygon_is_repaired_and_named(tmp_path, capsys, recwarn):
     case = tmp_path / "case"
     cfg = tiny_case(case)
@@ -189,11 +214,72 @@ def test_invalid_polygon_is_repaired_and_named(tmp_path, capsys, recwarn):
     assert any("repaired invalid geometries of ['1']" in str(w.message) for w in recwarn)
 
 
+#: Field of the alignment test [g C m-2 yr-1]: linear in Albers x (100 at x = 0, +0.01 per m).
+def _field(x):
+    return 100.0 + 0.01 * x
+
+
 def test_different_crs_and_resolution_are_aligned_not_refused(tmp_path):
-    """A land cover in EPSG:4326 at another resolution is warped onto the grid (the sample does this)."""
+    """The tiny case's NEP, a linear field, as a 250 m raster in the grid's CRS (China Albers), and the
+    same raster warped (rasterio.warp, bilinear) to EPSG:4326 at 0.001 deg (~111 m): both runs
+    succeed, and their forest sinks match the sums worked out here from the field and the regions'
+    pixel coverage.
+
+    Tolerance of the warped run: the average of a linear field over the source pixels GDAL picks for
+    a 1 km pixel is the field at their centroid, which is at most half a source pixel (~56 m) off
+    the pixel centre: 0.01 x 56 = 0.56 g C m-2 yr-1 on values >= 100, so < 0.6 % per pixel and per
+    region (bilinear warping is exact for a linear field away from the edges, hence the 2 km margin).
+    """
     import rasterio
+    from affine import Affine
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    from conftest import ROOT
+    from pipeline import run
 
-    with rasterio.open(ROOT / "sample_rasters" / "landcover_modis_igbp_2019.tif") as src:
-        assert src.crs.to_epsg() == 4326 and src.res == (0.05, 0.05)
+    # source field at 250 m in Albers, 2 km beyond the 4 km x 4 km grid on every side
+    res, margin = 250.0, 2000.0
+    n = int((4000 + 2 * margin) / res)
+    albers_tf = Affine(res, 0.0, -margin, 0.0, -res, 4000 + margin)
+    xc = -margin + res * (np.arange(n) + 0.5)
+    nep = np.tile(_field(xc), (n, 1)).astype("float32")
+
+    def case_with(name, write):
+        case = tmp_path / name
+        cfg = tiny_case(case)
+        write(case / "nep.tif")
+        _edit_config(case, lambda d: (d.update(fluxes={"nep": {"path": "nep.tif", "units": "g C m-2 yr-1",
+                                                                "sign": "uptake_positive"}}),
+                                      d["sinks"].update(terrestrial={"method": "flux", "flux": "nep"})))
+        return cfg
+
+    same = case_with("albers", lambda p: write_tif(p, nep, transform=albers_tf, nodata=float("nan")))
+
+    def warped(path):
+        dst_crs = "EPSG:4326"
+        bounds = rasterio.transform.array_bounds(n, n, albers_tf)
+        tf, w, h = calculate_default_transform(CHINA_ALBERS, dst_crs, n, n, *bounds, resolution=0.001)
+        out = np.full((h, w), np.nan, dtype="float32")
+        reproject(nep, out, src_transform=albers_tf, src_crs=CHINA_ALBERS, dst_transform=tf, dst_crs=dst_crs,
+                  resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
+        write_tif(path, out, transform=tf, crs=dst_crs, nodata=float("nan"))
+
+    other = case_with("geographic", warped)
+    with rasterio.open(other.parent / "nep.tif") as src:
+        assert src.crs.to_epsg() == 4326 and src.res == pytest.approx((0.001, 0.001))
+
+    # by hand: each forest pixel's coverage by each region (boxes of conftest.tiny_case) x 1 km2 x
+    # the field at the pixel centre (the mean of a linear field over the pixel), g -> Mg
+    boxes = {"1": shapely.box(0, 0, 1500, 4000), "2": shapely.box(1500, 1000, 4000, 4000)}
+    expected = {rid: 0.0 for rid in boxes}
+    for row in range(4):
+        for col in range(4):
+            if TINY_CODES[row, col] != 1:
+                continue
+            pixel = shapely.box(col * 1000, 3000 - row * 1000, (col + 1) * 1000, 4000 - row * 1000)
+            for rid, box in boxes.items():
+                expected[rid] += pixel.intersection(box).area * _field(col * 1000 + 500) / 1e6
+    assert expected["1"] == pytest.approx(3 * 105 + 0.5 * 4 * 115)  # col 0's 3 forest px + half of col 1's 4
+    for cfg, rel in ((same, 1e-6), (other, 6e-3)):  # float32 values; the warp as in the docstring
+        table = run(cfg, cfg.parent / "out").region_ecosystem.set_index(["region_id", "ecosystem"])
+        for rid, mg in expected.items():
+            assert table.loc[(rid, "forest"), "sink_MgC_yr"] == pytest.approx(mg, rel=rel), (cfg.parent.name, rid)

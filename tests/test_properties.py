@@ -17,13 +17,61 @@ from pipeline.labels import region_labels, resolve_overlaps
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@given(st.sampled_from(units.accepted_density_units()), st.floats(-1e4, 1e4, allow_nan=False))
-def test_density_factor__linear_and_positive(unit, value):
-    f = units.density_factor(unit)
-    assert f > 0
-    assert value * f == pytest.approx(value * units.density_factor(unit))  # stable (cached) factor
-    # converting back to the same unit is the identity
-    assert (value * f) / f == pytest.approx(value, abs=1e-9)
+#: Seconds in the project's year: pint's Julian year, 365.25 d x 86,400 s (units.py, GCB convention).
+YEAR_S = 365.25 * 86400
+#: g C in 1 unit of each accepted density unit, per m2 and year, worked out by hand: kg = 1e3 g,
+#: Mg = t = 1e6 g, ha = 1e4 m2, km2 = 1e6 m2, mol C = 12.011 g (units.MOLAR_MASS_C), CO2 -> C x 12/44.
+BY_HAND = {
+    "g C m-2 yr-1": 1.0,
+    "kg C m-2 yr-1": 1e3,
+    "kg C m-2 s-1": 1e3 * YEAR_S,
+    "Mg C ha-1 yr-1": 1e6 / 1e4,
+    "t C ha-1 yr-1": 1e6 / 1e4,
+    "t C km-2 yr-1": 1e6 / 1e6,
+    "mol C m-2 yr-1": 12.011,
+    "mol C m-2 s-1": 12.011 * YEAR_S,
+    "mmol C m-2 d-1": 12.011e-3 * 365.25,
+    "g CO2 m-2 yr-1": 12.0 / 44.0,
+}
+
+
+def test_density_units__every_accepted_unit_has_a_hand_constant():
+    assert sorted(units.accepted_density_units()) == sorted(BY_HAND)
+    assert units.MOLAR_MASS_C == 12.011 and units.CO2_PER_C == 44.0 / 12.0
+
+
+@given(st.sampled_from(sorted(BY_HAND)), st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False))
+def test_density_factor__round_trip_against_hand_constants(unit, value):
+    """A value in ``unit`` converted by the pipeline, then back with the hand constant, is itself."""
+    g = value * units.density_factor(unit)
+    assert g == pytest.approx(value * BY_HAND[unit], rel=1e-12, abs=1e-300)
+    assert g / BY_HAND[unit] == pytest.approx(value, rel=1e-12, abs=1e-12)
+
+
+@given(st.sampled_from(sorted(BY_HAND)), st.sampled_from(sorted(BY_HAND)),
+       st.floats(1e-6, 1e6, allow_nan=False, allow_infinity=False))
+def test_density_factor__between_two_units(a, b, value):
+    """``value`` in unit a, re-expressed in unit b with the hand constants, converts to the same g C."""
+    in_b = value * BY_HAND[a] / BY_HAND[b]
+    assert in_b * units.density_factor(b) == pytest.approx(value * units.density_factor(a), rel=1e-12)
+
+
+def test_density_factor__worked_examples():
+    # 1 kg C m-2 s-1 = 1000 g x 31,557,600 s = 3.15576e10 g C m-2 yr-1
+    assert units.density_factor("kg C m-2 s-1") == pytest.approx(3.15576e10, rel=1e-15)
+    # 2.5 Mg C ha-1 yr-1 = 250 g C m-2 yr-1
+    assert 2.5 * units.density_factor("Mg C ha-1 yr-1") == pytest.approx(250.0, rel=1e-15)
+    # 3 mol C m-2 yr-1 = 36.033 g C m-2 yr-1
+    assert 3 * units.density_factor("mol C m-2 yr-1") == pytest.approx(36.033, rel=1e-15)
+    # 44 g CO2 m-2 yr-1 = 12 g C m-2 yr-1
+    assert 44 * units.density_factor("g CO2 m-2 yr-1") == pytest.approx(12.0, rel=1e-15)
+
+
+@given(st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False))
+def test_masses__round_trip_against_hand_constants(mg_c):
+    """Mg C -> Mt CO2 is x 44/12 x 1e-6; g C -> Mt CO2 is that x 1e-6 more."""
+    assert units.MgC_to_MtCO2(mg_c) * 1e6 * 12 / 44 == pytest.approx(mg_c, rel=1e-12, abs=1e-9)
+    assert units.gC_to_MtCO2(mg_c * 1e6) == pytest.approx(mg_c * 44 / 12 / 1e6, rel=1e-12, abs=1e-18)
 
 
 @given(st.sampled_from([0.05, 0.1, 0.25, 0.5, 1.0]), st.integers(-160, 150), st.integers(1, 20))
