@@ -144,3 +144,112 @@ def test_rejects_geographic_crs_and_bad_arguments():
     with pytest.raises(ValueError, match="spacing_m"):
         nearest_zones(regions, 5, 0)
     assert nearest_zones(regions, 0, SPACING).is_empty.all()
+
+
+# --- offshore-zone polygons joined by region id, through the whole pipeline ------------------------
+#: Toy coast on the tiny 4 x 4 grid of 1 km2 pixels (tests/conftest.py): land on rows 0-1, sea (code 3)
+#: on rows 2-3, the south-east pixel nodata. 1 forest, 2 lake, 3 sea.
+COAST_CODES = np.array([[1, 1, 1, 2],
+                        [1, 1, 2, 1],
+                        [3, 3, 3, 3],
+                        [3, 3, 3, 9]], dtype=np.uint8)
+MT_CO2_PER_MG_C = 44 / 12 / 1e6
+
+
+def test_offshore_zone_polygons_allocate_sea_to_coastal_regions(tmp_path):
+    """Sea pixels inside a region's offshore zone are that region's; the rest is unallocated.
+
+    Land: West (id 1) = x 0-2000, y 2000-4000; East (id 2) = x 2000-4000, y 2000-4000. Zones, joined by
+    id: West's = x 0-1500, y 1000-2000 (row 2: column 0 and half of column 1 = 1.5 km2 of sea); East's
+    = x 1500-4000, y 1000-2000 (the other half of column 1 and columns 2-3 = 2.5 km2); a zone of id 9
+    (no such region) = x 0-1000, y 0-1000. Row 3 (columns 0-2, 3 km2 of sea; column 3 is nodata)
+    lies in no region's zone: unallocated, the id-9 zone included.
+
+    Rates (conftest + here): forest 100, lake burial 10 and outgassing 30, sea uptake 30 g C m-2 yr-1,
+    i.e. Mg C km-2 yr-1 on 1 km2 pixels. By hand:
+      West: forest 4 km2 -> 400; sea 1.5 km2 -> 45 Mg C yr-1
+      East: forest (0,2), (1,3) -> 200; lake (0,3), (1,2): 2 km2 x (10 - 30) -> -40; sea 2.5 -> 75
+      unallocated: sea 3 km2 -> 90
+    """
+    from conftest import tiny_case, write_tif
+    from pipeline import run
+    from pipeline.grid import CHINA_ALBERS
+
+    case = tmp_path / "case"
+    cfg = tiny_case(case, **{"regions.offshore": {"path": "regions.gpkg", "layer": "offshore", "id_field": "code"}})
+    # the toy coast over the tiny case's files
+    write_tif(case / "landcover.tif", COAST_CODES, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("3,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,30,20,40,g C m-2 yr-1,test,test shelf uptake\n")
+    (case / "regions.gpkg").unlink()
+    gpd.GeoDataFrame({"code": [1, 2], "name": ["West", "East"]},
+                     geometry=[box(0, 2000, 2000, 4000), box(2000, 2000, 4000, 4000)],
+                     crs=CHINA_ALBERS).to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
+    gpd.GeoDataFrame({"code": [1, 2, 9]},
+                     geometry=[box(0, 1000, 1500, 2000), box(1500, 1000, 4000, 2000), box(0, 0, 1000, 1000)],
+                     crs=CHINA_ALBERS).to_file(case / "regions.gpkg", layer="offshore", driver="GPKG")
+
+    result = run(cfg, tmp_path / "out")
+    eco = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    sea = eco.xs("marginal_sea", level="ecosystem")
+    assert sea.loc["1", "area_km2"] == pytest.approx(1.5, rel=1e-9)
+    assert sea.loc["2", "area_km2"] == pytest.approx(2.5, rel=1e-9)
+    assert sea.loc["unallocated", "area_km2"] == pytest.approx(3.0, rel=1e-9)
+    assert sea["sink_MgC_yr"].to_dict() == pytest.approx({"1": 45.0, "2": 75.0, "unallocated": 90.0}, rel=1e-9)
+    # the land is untouched by the zones
+    assert eco.loc[("1", "forest"), "sink_MgC_yr"] == pytest.approx(400.0, rel=1e-9)
+    assert eco.loc[("2", "forest"), "sink_MgC_yr"] == pytest.approx(200.0, rel=1e-9)
+    assert eco.loc[("2", "open_water"), "sink_MgC_yr"] == pytest.approx(-40.0, rel=1e-9)
+
+    budgets = result.budgets.set_index("region_id")
+    expected = {  # region: (terrestrial, water, ocean) in Mg C yr-1
+        "1": (400.0, 0.0, 45.0), "2": (200.0, -40.0, 75.0), "unallocated": (0.0, 0.0, 90.0)}
+    for rid, (terr, water, ocean) in expected.items():
+        row = budgets.loc[rid]
+        assert row["sink_terrestrial_MtCO2"] == pytest.approx(terr * MT_CO2_PER_MG_C, rel=1e-9, abs=1e-15)
+        assert row["sink_water_MtCO2"] == pytest.approx(water * MT_CO2_PER_MG_C, rel=1e-9, abs=1e-15)
+        assert row["sink_ocean_MtCO2"] == pytest.approx(ocean * MT_CO2_PER_MG_C, rel=1e-9, abs=1e-15)
+    # nothing dropped: 7 km2 of sea x 30 = 210 Mg C yr-1 in all
+    assert budgets["sink_ocean_MtCO2"].sum() == pytest.approx(210.0 * MT_CO2_PER_MG_C, rel=1e-9)
+
+
+def test_without_zones_sea_within_offshore_km_goes_to_the_nearest_region(tmp_path):
+    """The same toy coast without zone polygons, ``offshore_km: 1.2``: the sea within 1.2 km of the
+    coast (y 800-2000: all of row 2 and the top 0.2 of row 3) goes to the nearer region, split at
+    x = 2000 (the West|East border meets a straight coast at a right angle). By hand, 1 km2 pixels:
+      West: row 2 columns 0-1 (2) + 0.2 x row 3 columns 0-1 (0.4) = 2.4 km2 -> 72 Mg C yr-1
+      East: row 2 columns 2-3 (2) + 0.2 x row 3 column 2 (0.2; column 3 nodata) = 2.2 km2 -> 66
+      unallocated: 0.8 x row 3 columns 0-2 = 2.4 km2 -> 72
+    """
+    from conftest import tiny_case, write_tif
+    from pipeline import run
+    from pipeline.grid import CHINA_ALBERS
+
+    case = tmp_path / "case"
+    cfg = tiny_case(case, **{"regions.offshore_km": 1.2})
+    write_tif(case / "landcover.tif", COAST_CODES, nodata=9)
+    with open(case / "scheme.csv", "a") as f:
+        f.write("3,Sea,marginal_sea,ocean\n")
+    with open(case / "coefficients.csv", "a") as f:
+        f.write("ocean,marginal_sea,removal,30,20,40,g C m-2 yr-1,test,test shelf uptake\n")
+    (case / "regions.gpkg").unlink()
+    gpd.GeoDataFrame({"code": [1, 2], "name": ["West", "East"]},
+                     geometry=[box(0, 2000, 2000, 4000), box(2000, 2000, 4000, 4000)],
+                     crs=CHINA_ALBERS).to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
+    result = run(cfg, tmp_path / "out")
+    sea = result.region_ecosystem.set_index(["region_id", "ecosystem"]).xs("marginal_sea", level="ecosystem")
+    # zones are built from boundary points every half pixel (spacing 500 m). Two tolerances follow:
+    # - the West|East split may sit up to half a spacing off x = 2000 (the corner point (2000, 2000) is
+    #   on both regions' boundaries and its Voronoi cell, 250 m either side, goes to one of them):
+    #   0.25 km x 1.2 km = 0.3 km2 between West and East;
+    # - the 1.2 km outer edge is traced through the sampled points: 0.01 km2 (1 % of a pixel).
+    area = sea["area_km2"]
+    assert area["1"] + area["2"] == pytest.approx(2.4 + 2.2, abs=0.01)
+    assert area["1"] == pytest.approx(2.4, abs=0.3 + 0.01) and area["2"] == pytest.approx(2.2, abs=0.3 + 0.01)
+    assert area["unallocated"] == pytest.approx(2.4, abs=0.01)
+    assert sea["sink_MgC_yr"].sum() == pytest.approx(7 * 30.0, rel=1e-9)  # 7 km2 of sea, none dropped
+    assert (sea["sink_MgC_yr"] / area).to_numpy() == pytest.approx(30.0, rel=1e-6)
+    land = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert land.loc[("1", "forest"), "sink_MgC_yr"] == pytest.approx(400.0, rel=1e-9)  # land stays land
