@@ -47,27 +47,23 @@ def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.n
     return np.exp2(np.ceil(np.log2(bounds / 2.0**51)))
 
 
-def _split_counts(w: np.ndarray, inv_fine: float) -> tuple[np.ndarray, np.ndarray]:
-    """``w`` in units of the fine quantum q, as hi * 2**SPLIT_BITS + lo with integers hi and
-    |lo| <= 2**(SPLIT_BITS - 1): both parts sum exactly in float64 (hi because |w| / Q is bounded,
-    lo because |lo| is small), so the total is exact to q, whatever the order of the sums.
-    (The reference for :func:`_dense_sums`, which does the same per pixel.)"""
-    x = w * inv_fine
-    hi = np.rint(x * 2.0**-SPLIT_BITS)
-    lo = np.rint(x - hi * 2.0**SPLIT_BITS)
-    return hi, lo
+#: Low bits of a pixel's count of fine quanta (see :func:`_dense_sums`).
+_LOW_MASK = (1 << SPLIT_BITS) - 1
+#: Densities one compiled pass takes (removal, emission, and one more).
+MAX_DENSITIES = 3
 
 
 @numba.njit(cache=True, nogil=True)
-def _dense_sums(cls, whole, area, dens, n_cls, inv_fine, out):  # pragma: no cover (compiled)
+def _dense_sums(cls, whole, area, d0, d1, d2, kd, n_cls, inv_fine, out, nan):  # pragma: no cover (compiled)
     """Add every pixel of a block with a class and a whole region to ``out`` (bin, 2k), in one pass:
-    area and each density x area, split as in :func:`_split_counts` (coarse counts in the first k
-    columns, fine counts in the last k). ``dens`` is (k - 1, y, x)."""
+    area, then each of the ``kd`` densities (``d0``, ``d1``, ``d2``) x area.
+
+    Each contribution w is counted in fine quanta, x = rint(w / q), split as (x >> SPLIT_BITS,
+    x & mask): coarse and fine counts, integers summed exactly in int64, so the total
+    x = hi * 2**SPLIT_BITS + lo is exact whatever the order of the pixels, blocks or chunks. A NaN
+    marks its bin (its sum becomes NaN, as a float sum would)."""
     ny, nx = cls.shape
-    kd = dens.shape[0]
     k_n = kd + 1
-    up = 2.0**SPLIT_BITS
-    down = 2.0**-SPLIT_BITS
     for i in range(ny):
         for j in range(nx):
             c = cls[i, j]
@@ -76,25 +72,27 @@ def _dense_sums(cls, whole, area, dens, n_cls, inv_fine, out):  # pragma: no cov
                 continue
             b = r * n_cls + c
             a = area[i, j]
-            x = a * inv_fine[0]
-            hi = np.rint(x * down)
-            out[b, 0] += hi
-            out[b, k_n] += np.rint(x - hi * up)
-            for k in range(kd):
-                x = dens[k, i, j] * a * inv_fine[k + 1]
-                hi = np.rint(x * down)
-                out[b, k + 1] += hi
-                out[b, k_n + k + 1] += np.rint(x - hi * up)
+            for k in range(k_n):
+                w = a if k == 0 else (d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a))
+                if w != w:
+                    nan[b, k] = True
+                    continue
+                xf = w * inv_fine[k]
+                if abs(xf) < 4.6e18:  # below 2**62: fits an int64
+                    x = np.int64(np.rint(xf))
+                    out[b, k] += x >> SPLIT_BITS
+                    out[b, k_n + k] += x & _LOW_MASK
+                else:  # one pixel holding most of a tiny grid's total: split first (powers of two: exact)
+                    hf = np.floor(xf * 2.0**-SPLIT_BITS)
+                    out[b, k] += np.int64(hf)
+                    out[b, k_n + k] += np.int64(np.rint(xf - hf * 2.0**SPLIT_BITS))
 
 
 @numba.njit(cache=True, nogil=True)
-def _shared_sums(cls, area, dens, lr, lc, reg, frac, n_cls, inv_fine, out):  # pragma: no cover (compiled)
+def _shared_sums(cls, area, d0, d1, d2, kd, lr, lc, reg, frac, n_cls, inv_fine, out, nan):  # pragma: no cover
     """Add the border pixels (row ``lr``, column ``lc``, region ``reg``, covered fraction ``frac``)
     of a block to ``out``, like :func:`_dense_sums` with the area scaled by the fraction."""
-    kd = dens.shape[0]
     k_n = kd + 1
-    up = 2.0**SPLIT_BITS
-    down = 2.0**-SPLIT_BITS
     for s in range(lr.shape[0]):
         i = lr[s]
         j = lc[s]
@@ -103,37 +101,50 @@ def _shared_sums(cls, area, dens, lr, lc, reg, frac, n_cls, inv_fine, out):  # p
             continue
         b = reg[s] * n_cls + c
         a = area[i, j] * frac[s]
-        x = a * inv_fine[0]
-        hi = np.rint(x * down)
-        out[b, 0] += hi
-        out[b, k_n] += np.rint(x - hi * up)
-        for k in range(kd):
-            x = dens[k, i, j] * a * inv_fine[k + 1]
-            hi = np.rint(x * down)
-            out[b, k + 1] += hi
-            out[b, k_n + k + 1] += np.rint(x - hi * up)
+        for k in range(k_n):
+            w = a if k == 0 else (d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a))
+            if w != w:
+                nan[b, k] = True
+                continue
+            xf = w * inv_fine[k]
+            if abs(xf) < 4.6e18:
+                x = np.int64(np.rint(xf))
+                out[b, k] += x >> SPLIT_BITS
+                out[b, k_n + k] += x & _LOW_MASK
+            else:
+                hf = np.floor(xf * 2.0**-SPLIT_BITS)
+                out[b, k] += np.int64(hf)
+                out[b, k_n + k] += np.int64(np.rint(xf - hf * 2.0**SPLIT_BITS))
 
 
 def _block_sums(cls, area, whole, *rest) -> np.ndarray:
     """Exact sums of area and of each density x area per (region, class) in one block, as counts of
     the coarse quantum (first half of the columns) and of the fine quantum (second half).
 
-    ``rest`` is the densities' blocks followed by (shared, n_reg, n_cls, q). Pixels of no class or
-    no whole region are left out; border pixels (``shared``) add their covered fraction to each of
-    their regions. One compiled pass per block (numba): no per-quantity temporaries.
+    ``rest`` is the densities' blocks (at most ``MAX_DENSITIES``, any float dtype) followed by
+    (shared, n_reg, n_cls, q). Pixels of no class or no whole region are left out; border pixels
+    (``shared``) add their covered fraction to each of their regions. One compiled pass per block
+    (numba), no temporaries: about 5 ns per pixel.
     """
     *dens, shared, n_reg, n_cls, q = rest
-    k_n = 1 + len(dens)
+    kd = len(dens)
+    if kd > MAX_DENSITIES:
+        raise ValueError(f"at most {MAX_DENSITIES} densities per aggregation, got {kd}")
+    k_n = 1 + kd
     inv_fine = 2.0**SPLIT_BITS / np.asarray(q, dtype=np.float64)  # powers of two: exact
-    out = np.zeros((n_reg * n_cls, 2 * k_n))
-    stack = (np.stack([np.asarray(d, dtype=np.float64) for d in dens]) if dens
-             else np.empty((0,) + cls.shape, dtype=np.float64))
-    area = np.asarray(area, dtype=np.float64)
-    _dense_sums(cls, whole, area, stack, n_cls, inv_fine, out)
+    size = n_reg * n_cls
+    out = np.zeros((size, 2 * k_n), dtype=np.int64)
+    nan = np.zeros((size, k_n), dtype=np.bool_)
+    d = [np.asarray(x) for x in dens] + [area] * (MAX_DENSITIES - kd)  # unused slots: any 2-D float array
+    _dense_sums(cls, whole, area, d[0], d[1], d[2], kd, n_cls, inv_fine, out, nan)
     if shared is not None:
         lr, lc, reg, frac = shared
-        _shared_sums(cls, area, stack, lr, lc, reg, frac, n_cls, inv_fine, out)
-    return out
+        _shared_sums(cls, area, d[0], d[1], d[2], kd, lr, lc, reg, frac, n_cls, inv_fine, out, nan)
+    res = out.astype(np.float64)  # exact: |coarse| < 2**53 (bounded by the quanta), |fine| < 2**19 per pixel
+    if nan.any():
+        res[:, :k_n][nan] = np.nan
+        res[:, k_n:][nan] = np.nan
+    return res
 
 
 def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
@@ -182,7 +193,7 @@ def aggregate_parts(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.D
                     grid: AnalysisGrid, n_cls: int, max_density: float = 5000.0) -> Parts:
     """The per-block counts of :func:`aggregate`, to be summed over any set of blocks (e.g. a strip)."""
     chunks = grid.dask_chunks
-    arrays = [cls.data, area.data, labels.whole] + [d.astype(np.float64).data for d in densities]
+    arrays = [cls.data, area.data, labels.whole] + [d.data for d in densities]  # float32 or 64: the kernel widens
     arrays = [a.rechunk(chunks) for a in arrays]
     shared = dask.delayed(labels.shared_by_block(grid), pure=True)  # one key, read by every block
     n_reg = len(labels.region_ids)
