@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .balance import national_emissions
+from .balance import like_for_like
 from .budgets import budgets
 from .units import grams_to_Mg, km2_to_m2, m2_to_km2
 
@@ -63,12 +63,13 @@ def budgets_by_year(region_eco: pd.DataFrame, regions, emissions: pd.DataFrame, 
             b.insert(1, "landcover_year", max(past))
         b.insert(0, "year", year)
         frames.append(b)
-        e = national_emissions(b)
+        lfl = like_for_like(b, nat_ccus)  # net over the regions with an inventory that year (DESIGN: never 0)
         s = b["sink_total_MtCO2"].sum()
         c = b["ccus_MtCO2"].sum() + nat_ccus
-        row = {"year": year, "emissions_MtCO2": e, "sink_total_MtCO2": s, "ccus_MtCO2": c,
-               "net_MtCO2": e - s - c, "sink_offset_pct": 100 * s / e if e and np.isfinite(e) else np.nan,
-               "regions_missing_emissions": int(b.loc[b["region_id"] != "unallocated", "emissions_MtCO2"].isna().sum())}
+        row = {"year": year, "emissions_MtCO2": lfl["emissions"], "sink_total_MtCO2": s, "ccus_MtCO2": c,
+               "net_MtCO2": lfl["net"], "sink_offset_pct": lfl["offset_pct"],
+               "regions_missing_emissions": len(lfl["excluded"]),
+               "sink_no_inventory_MtCO2": lfl["excluded_sink"]}
         if "non_co2_MtCO2e" in b:
             row["non_co2_MtCO2e"] = b["non_co2_MtCO2e"].sum()
         if "inorganic_sink_MtCO2" in b:

@@ -67,6 +67,22 @@ def test_time_series_and_trends(tmp_path):
     assert by_year.query("year == 2020 and region_id == '1'")["emissions_MtCO2"].item() == pytest.approx(5.0)
 
 
+def test_time_series_nets_like_for_like_when_a_region_lacks_a_year(tmp_path):
+    """East has no 2020 inventory row: 2020 emissions are West's 5 (East missing, not 0) and the 2020 net
+    leaves East's sink out: 5 - (SINK_WEST + SINK_UNALLOCATED); 2021 (both present) nets every sink."""
+    case = tmp_path / "case"
+    cfg = _edit(tiny_case(case), lambda d: d.update(balance={"years": [2020, 2021]}))
+    (case / "emissions.csv").write_text("year,code,co2\n2020,1,5.0\n2021,1,6.0\n2021,2,2.0\n")
+    result = run(cfg, tmp_path / "out")
+    nat = pd.read_csv(result.run_dir / "tables" / "balance_by_year.csv").set_index("year")
+    assert nat.loc[2020, "emissions_MtCO2"] == pytest.approx(5.0)
+    assert nat.loc[2020, "regions_missing_emissions"] == 1
+    assert nat.loc[2020, "net_MtCO2"] == pytest.approx(5.0 - (SINK_WEST + SINK_UNALLOCATED))
+    assert nat.loc[2020, "sink_no_inventory_MtCO2"] == pytest.approx(SINK_EAST)
+    assert nat.loc[2020, "sink_total_MtCO2"] == pytest.approx(SINK_WEST + SINK_EAST + SINK_UNALLOCATED)
+    assert nat.loc[2021, "net_MtCO2"] == pytest.approx(8.0 - (SINK_WEST + SINK_EAST + SINK_UNALLOCATED))
+
+
 def test_valuation_present_value(tmp_path):
     """100 per t CO2, 5 %, 10 years: PV = value x (1 - 1.05^-10) / 0.05."""
     case = tmp_path / "case"
