@@ -432,10 +432,7 @@ def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sum
         write_table(pd.concat(tables, ignore_index=True), tmp / "tables" / "subregion_ecosystem.csv")
         check = pd.concat(checks, ignore_index=True)
         write_table(check, tmp / "tables" / "hierarchy_check.csv")
-        bad = check[~check["ok"]]
-        for row in bad.itertuples():
-            warnings.warn(f"members of level '{row.level}' cover {row.members_area_km2:,.1f} km2 of parent "
-                          f"{row.parent_id}'s {row.parent_area_km2:,.1f} km2 ({row.area_diff_pct:+.2f} %)", stacklevel=2)
+        # check_members has warned about each parent whose members do not add up (area and sink)
     if cfg.regions.composites:
         comp = composite_budgets(budget, cfg.regions.composites)
         write_table(comp, tmp / "tables" / "composites.csv")
