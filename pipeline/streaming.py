@@ -38,18 +38,21 @@ MAX_GROUP_BLOCKS = 64
 def windows(numblocks_y: int, numblocks_x: int, workers: int = 2) -> list[tuple[int, int, int, int]]:
     """Groups of blocks computed together, as block ranges (i0, i1, j0, j1), row-major.
 
-    A group holds about ``4 * workers`` blocks (enough to keep every worker busy and amortise the
-    per-compute overhead), never more than ``MAX_GROUP_BLOCKS``: a group is a piece of a chunk row
-    when the map is wide, several chunk rows when it is narrow. Memory therefore depends on the
-    chunk size and the workers, not on the size of the map.
+    A group holds about ``8 * workers`` blocks (enough to keep every worker busy and amortise the
+    per-compute overhead), never more than ``MAX_GROUP_BLOCKS``: several chunk rows when the map is
+    narrow, whole rows, or pieces of a row (a multiple of ``workers`` blocks wide, so no worker
+    idles at the end of a piece) when it is wide. Memory therefore depends on the chunk size and the
+    workers, not on the size of the map.
     """
-    target = max(1, min(4 * max(workers, 1), MAX_GROUP_BLOCKS))
+    workers = max(workers, 1)
+    target = max(1, min(8 * workers, MAX_GROUP_BLOCKS))
     nbx = max(numblocks_x, 1)
     if target >= nbx:  # whole chunk rows
         rows = target // nbx
         return [(i, min(i + rows, numblocks_y), 0, nbx) for i in range(0, numblocks_y, rows)]
     n_parts = -(-nbx // target)
-    width = -(-nbx // n_parts)  # equal pieces of a row
+    width = -(-nbx // n_parts)
+    width = min(-(-width // workers) * workers, target)  # a multiple of the workers where possible
     return [(i, i + 1, j, min(j + width, nbx)) for i in range(numblocks_y) for j in range(0, nbx, width)]
 
 

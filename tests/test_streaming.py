@@ -11,64 +11,101 @@ def test_windows__cover_every_block_once_in_bounded_groups(nby, nbx, workers):
     seen = np.zeros((nby, nbx), dtype=int)
     for i0, i1, j0, j1 in windows(nby, nbx, workers):
         seen[i0:i1, j0:j1] += 1
-        # 4 blocks per worker (or a whole row's share when rows are shorter), never above the cap
-        assert (i1 - i0) * (j1 - j0) <= min(max(4 * workers, nbx), MAX_GROUP_BLOCKS)
+        # 8 blocks per worker (or a whole row when rows are shorter), never above the cap
+        assert (i1 - i0) * (j1 - j0) <= min(max(8 * workers, nbx), MAX_GROUP_BLOCKS)
     assert (seen == 1).all()
 
 
 def test_windows__wide_map_splits_rows_into_equal_pieces():
-    # 38 blocks per row, 8 per group at most -> 5 pieces of 8, 8, 8, 8, 6 columns
+    # 38 blocks per row, 16 per group at most: 3 pieces, 13 wide rounded up to 14 (2 workers)
     plan = windows(2, 38, 2)
-    assert [(j0, j1) for i0, _, j0, j1 in plan if i0 == 0] == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 38)]
-    assert len(plan) == 10
+    assert [(j0, j1) for i0, _, j0, j1 in plan if i0 == 0] == [(0, 14), (14, 28), (28, 38)]
+    assert len(plan) == 6
+    # 10 blocks per row fit a group: whole rows, one per group (16 // 10)
+    assert windows(3, 10, 2) == [(0, 1, 0, 10), (1, 2, 0, 10), (2, 3, 0, 10)]
 
 
-def _exact_counts(cls, whole, area, dens, n_cls, size, q):
+def _exact_counts(cls, whole, area, dens, n_cls, size, q, shared=None):
     """Independent reference: per (bin, quantity) the exact sum of round(w / fine quantum), in Python
-    integers (no float sums), for the pixels with a class and a whole region."""
+    integers (no float sums), for the pixels with a class and a whole region, plus the border
+    pixels' (row, col, region, fraction) entries."""
     from pipeline.aggregate import SPLIT_BITS
 
     fine = [float(x) / 2**SPLIT_BITS for x in q]
     tot = [[0] * (1 + len(dens)) for _ in range(size)]
-    for (i, j), c in np.ndenumerate(cls):
-        r = whole[i, j]
-        if c < 0 or r < 0:
-            continue
-        b = int(r) * n_cls + int(c)
-        a = float(area[i, j])
+
+    def add(b, i, j, a):
         ws = [a] + [float(d[i, j]) * a for d in dens]
         for k, w in enumerate(ws):
             tot[b][k] += round(w / fine[k])  # Python's round: half to even, like np.rint
+
+    for (i, j), c in np.ndenumerate(cls):
+        if c >= 0 and whole[i, j] >= 0:
+            add(int(whole[i, j]) * n_cls + int(c), i, j, float(area[i, j]))
+    if shared is not None:
+        for i, j, r, f in zip(*shared):
+            if cls[i, j] >= 0:
+                add(int(r) * n_cls + int(cls[i, j]), i, j, float(area[i, j]) * float(f))
     return np.array(tot, dtype=object)
+
+
+def _as_fine(got, k_n):
+    from pipeline.aggregate import SPLIT_BITS
+
+    as_int = np.vectorize(int, otypes=[object])  # the float64 counts are whole numbers: exact as ints
+    return as_int(got[:, :k_n]) * 2**SPLIT_BITS + as_int(got[:, k_n:])
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (40, 33)])
 def test_block_sums__exact_counts_of_the_fine_quantum(shape):
     """The compiled per-block sums equal an exact integer computation, on a tiny grid (where a pixel
-    is a large share of the total: the split path) and a larger one."""
-    from pipeline.aggregate import SPLIT_BITS, _block_sums
+    is a large share of the total: the split path) and a larger one; densities of both signs (an
+    emission density, say) and border pixels shared between regions by fraction."""
+    from pipeline.aggregate import _block_sums
 
     rng = np.random.default_rng(7)
     n_cls, n_reg = 3, 4
     cls = rng.integers(-1, n_cls, shape).astype(np.int16)
     whole = rng.integers(-1, n_reg, shape).astype(np.int16)
     area = np.broadcast_to(rng.uniform(1e6, 2e6, shape[0])[:, None], shape)  # rows, as the grid's
-    dens = [rng.uniform(0, 300, shape).astype(np.float32), rng.uniform(0, 5, shape)]
+    dens = [rng.uniform(-300, 300, shape).astype(np.float32), rng.uniform(0, 5, shape)]
+    border = np.argwhere(whole < 0)  # pixels of no whole region: split between two regions
+    lr = np.repeat(border[:, 0], 2)
+    lc = np.repeat(border[:, 1], 2)
+    reg = np.tile(np.array([0, 2], dtype=np.int16), len(border))
+    frac = np.tile(np.array([0.3, 0.7]), len(border))
     total_area = float(area.sum())
     q = np.exp2(np.ceil(np.log2(np.array([total_area, total_area * 5000, total_area * 5000]) / 2.0**51)))
-    got = _block_sums(cls, area, whole, *dens, None, n_reg, n_cls, q)
-    as_int = np.vectorize(int, otypes=[object])  # the float64 counts are whole numbers: exact as ints
-    fine_total = as_int(got[:, :3]) * 2**SPLIT_BITS + as_int(got[:, 3:])
-    expected = _exact_counts(cls, whole, area, dens, n_cls, n_reg * n_cls, q)
-    assert (fine_total == expected).all()
+    got = _block_sums(cls, area, whole, *dens, (lr, lc, reg, frac), n_reg, n_cls, q)
+    expected = _exact_counts(cls, whole, area, dens, n_cls, n_reg * n_cls, q, (lr, lc, reg, frac))
+    assert (_as_fine(got, 3) == expected).all()
+    assert ((got[:, 3:] >= 0) & (got[:, 3:] < 2**19)).all()  # fine counts carried into the coarse ones
 
 
-def test_block_sums__nan_density_makes_its_bin_nan():
+def test_block_sums__blocks_add_up_to_the_whole():
+    """Summing the per-block counts of four blocks gives exactly the counts of the whole array."""
+    from pipeline.aggregate import _block_sums
+
+    rng = np.random.default_rng(3)
+    cls = rng.integers(-1, 2, (20, 20)).astype(np.int16)
+    whole = rng.integers(0, 3, (20, 20)).astype(np.int16)
+    area = np.full((20, 20), 1.5e6)
+    d = rng.uniform(-50, 400, (20, 20))
+    q = np.exp2(np.ceil(np.log2(np.array([area.sum(), area.sum() * 5000]) / 2.0**51)))
+    whole_counts = _as_fine(_block_sums(cls, area, whole, d, None, 3, 2, q), 2)
+    parts = sum(_as_fine(_block_sums(cls[a:b, c:e], area[a:b, c:e], whole[a:b, c:e], d[a:b, c:e], None, 3, 2, q), 2)
+                for a, b in ((0, 7), (7, 20)) for c, e in ((0, 13), (13, 20)))
+    assert (parts == whole_counts).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_block_sums__non_finite_density_makes_its_bin_nan(bad):
     from pipeline.aggregate import _block_sums
 
     cls = np.zeros((2, 2), dtype=np.int16)
     whole = np.array([[0, 0], [1, 1]], dtype=np.int16)
-    dens = np.array([[1.0, np.nan], [2.0, 2.0]])
+    dens = np.array([[1.0, bad], [2.0, 2.0]])
     got = _block_sums(cls, np.ones((2, 2)), whole, dens, None, 2, 1, np.array([2.0**-40, 2.0**-40]))
     assert np.isnan(got[0, 1]) and np.isnan(got[0, 3])  # region 0's density sum
     assert not np.isnan(got[0, 0]) and not np.isnan(got[1]).any()
+    assert got[1, 1] * 2.0**-40 + got[1, 3] * 2.0**-59 == pytest.approx(4.0)  # region 1: 2 + 2

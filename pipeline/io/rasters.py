@@ -180,10 +180,16 @@ def totals_to_density(path: Path, band: int, units: str, nodata: float | None, c
 
 
 def open_stage(path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict):
-    """Open a staging GeoTIFF on ``grid`` for window-by-window writes (see ``STAGE_OPTIONS``)."""
+    """Open a staging GeoTIFF on ``grid`` for window-by-window writes (see ``STAGE_OPTIONS``).
+
+    Its tiles divide the chunks (256 px, or the chunk size when that is not a multiple of 256 but is a
+    multiple of 16, as TIFF tiles must be), so the pass's windows, which break at chunk edges, write
+    whole tiles once."""
+    c = grid.chunks
+    tile = 256 if c % 256 == 0 or c % 16 else c
     ds = rasterio.open(path, "w", driver="GTiff", height=grid.height, width=grid.width, count=1, dtype=dtype,
-                       crs=grid.crs_wkt, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=256,
-                       blockysize=256, **STAGE_OPTIONS)
+                       crs=grid.crs_wkt, transform=grid.transform, nodata=nodata, tiled=True, blockxsize=tile,
+                       blockysize=tile, **STAGE_OPTIONS)
     ds.update_tags(**{k: str(v) for k, v in tags.items()})
     return ds
 
