@@ -113,6 +113,7 @@ def _validate(args) -> int:
 
 
 def _report(args) -> int:
+    from .io.manifest import seal_manifest
     from .report import write_report
     from .report_html import find_region, read_run, write_html_report, write_region_page
 
@@ -128,6 +129,7 @@ def _report(args) -> int:
             raise OutputError(f"cannot write {args.run_dir / 'report.md'} ({exc.strerror}). Fix: make the run "
                               "directory writable") from None
         paths.append(write_html_report(args.run_dir))
+    seal_manifest(args.run_dir)  # the manifest's output checksums cover the rewritten reports and new pages
     if not args.quiet:
         for path in paths:
             print(f"wrote {path}")

@@ -69,7 +69,7 @@ def budgets_by_year(region_eco: pd.DataFrame, regions, emissions: pd.DataFrame, 
         row = {"year": year, "emissions_MtCO2": lfl["emissions"], "sink_total_MtCO2": s, "ccus_MtCO2": c,
                "net_MtCO2": lfl["net"], "sink_offset_pct": lfl["offset_pct"],
                "regions_missing_emissions": len(lfl["excluded"]),
-               "sink_no_inventory_MtCO2": lfl["excluded_sink"]}
+               "sink_no_inventory_MtCO2": lfl["excluded_sink"], "ccus_no_inventory_MtCO2": lfl["excluded_ccus"]}
         if "non_co2_MtCO2e" in b:
             row["non_co2_MtCO2e"] = b["non_co2_MtCO2e"].sum()
         if "inorganic_sink_MtCO2" in b:

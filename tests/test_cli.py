@@ -132,6 +132,13 @@ def test_report__region_by_name_or_id_any_case(run_copy, capsys):
     out, _ = _out(capsys)
     assert (run_copy / "regions" / "fujian.html").exists() and (run_copy / "regions" / "shanghai.html").exists()
     assert "fujian.html" in out and "shanghai.html" in out
+    # the manifest's checksums cover the new pages (sha256 of the bytes on disk)
+    import hashlib
+    import json
+
+    sums = json.loads((run_copy / "manifest.json").read_text())["output_sha256"]
+    page = run_copy / "regions" / "fujian.html"
+    assert sums["regions/fujian.html"] == hashlib.sha256(page.read_bytes()).hexdigest()
 
 
 def test_report__unknown_region_exit_3_with_suggestion(run_copy, capsys):

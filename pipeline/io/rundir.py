@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import glob
 import os
 import shutil
@@ -156,7 +157,12 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     renameat2.restype = ctypes.c_int
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False  # this kernel or file system cannot exchange: the caller falls back to two renames
+    raise OSError(err, f"cannot exchange {a} and {b}: {os.strerror(err)}")
 
 
 def _swap(tmp: Path, target: Path) -> None:
@@ -166,7 +172,7 @@ def _swap(tmp: Path, target: Path) -> None:
     if not target.exists():
         os.replace(tmp, target)
         return
-    if _exchange(tmp, target):
+    if target.is_dir() and not target.is_symlink() and _exchange(tmp, target):
         # target holds the new results, tmp the previous ones: a kill now leaves a stale tmp folder
         shutil.rmtree(tmp, ignore_errors=True)
         return
