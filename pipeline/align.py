@@ -6,6 +6,8 @@ nearest or mode, densities with average (or bilinear). No input is read here.
 
 from __future__ import annotations
 
+import math
+import os
 import tempfile
 from pathlib import Path
 
@@ -17,21 +19,52 @@ from rasterio.warp import transform_bounds
 
 from .config import GridSpec
 from .errors import ConfigError, GridError
-from .grid import AnalysisGrid
+from .grid import DEFAULT_CHUNKS, AnalysisGrid, choose_chunks
 from .io.rasters import open_on_grid, totals_to_density
 from .units import DENSITY_UNITS, is_total
 from .load import RasterSource
 
 
-def grid_from_spec(spec: GridSpec, regions: gpd.GeoDataFrame) -> AnalysisGrid:
-    """The analysis grid of a run: ``spec.bounds``, or the regions' extent (land and offshore)."""
+def grid_from_spec(spec: GridSpec, regions: gpd.GeoDataFrame, rasters: dict | None = None,
+                   workers: int | None = None) -> AnalysisGrid:
+    """The analysis grid of a run: ``spec.bounds``, or the regions' extent (land and offshore); chunks
+    from ``spec.chunks``, or chosen from the inputs' tiles and the memory (:func:`chunk_choice`)."""
     try:
         crs = CRS.from_user_input(spec.crs)
     except CRSError as exc:
         raise ConfigError(f"grid.crs = '{spec.crs}' is not a CRS pyproj understands ({exc}). "
                           "Fix: give an EPSG code or a PROJ string") from None
     bounds = spec.bounds or tuple(regions.set_geometry("allocation").to_crs(crs).total_bounds)
-    return AnalysisGrid.from_bounds(crs, spec.resolution, bounds, spec.chunks)
+    grid = AnalysisGrid.from_bounds(crs, spec.resolution, bounds, DEFAULT_CHUNKS)
+    return grid.with_chunks(chunk_choice(spec, grid, rasters, workers)[0])
+
+
+def chunk_choice(spec: GridSpec, grid: AnalysisGrid, rasters: dict | None = None,
+                 workers: int | None = None) -> tuple[int, str]:
+    """``grid.chunks`` of the config, or (``auto``) a multiple of the tiles of the first input raster
+    that lies on the grid, within the machine's memory (:func:`~pipeline.grid.choose_chunks`)."""
+    if spec.chunks != "auto":
+        return int(spec.chunks), "grid.chunks in the config"
+    blocks = [src.info["block"][0] for src in (rasters or {}).values() if _on_grid_tiles(src.info, grid)]
+    from distributed.system import MEMORY_LIMIT  # total memory, cgroup limits included
+
+    memory = float(MEMORY_LIMIT)
+    return choose_chunks(blocks, workers or os.cpu_count() or 1, memory)
+
+
+def _on_grid_tiles(info: dict, grid: AnalysisGrid) -> bool:
+    """Whether a raster lies on ``grid`` (same CRS and pixel size, offset by whole tiles) with square
+    tiles, so chunks of a multiple of its tile side read whole tiles."""
+    block, t = info.get("block"), info.get("transform")
+    if block is None or t is None or block[0] != block[1] or block[0] % 16:
+        return False
+    g = grid.transform
+    if info["crs"] is None or CRS.from_user_input(info["crs"]) != grid.crs:
+        return False
+    if not (math.isclose(t.a, g.a, rel_tol=1e-9) and math.isclose(t.e, g.e, rel_tol=1e-9)):
+        return False
+    dx, dy = (g.c - t.c) / g.a / block[0], (t.f - g.f) / g.a / block[0]  # grid origin in source tiles
+    return abs(dx - round(dx)) < 1e-6 and abs(dy - round(dy)) < 1e-6
 
 
 def align(rasters: dict[str, RasterSource], grid: AnalysisGrid, cache_dir=None) -> dict[str, xr.DataArray]:

@@ -55,7 +55,8 @@ class GridSpec(_Spec):
     crs: str = Field(CHINA_ALBERS, description="CRS of the analysis grid (equal-area or geographic)")
     resolution: float = Field(gt=0, description="pixel size in CRS units (m for China Albers)")
     bounds: tuple[float, float, float, float] | None = Field(None, description="xmin, ymin, xmax, ymax")
-    chunks: int = Field(512, gt=0, description="dask chunk size in pixels")
+    chunks: Annotated[int, Field(gt=0)] | Literal["auto"] = Field("auto", description="dask chunk size in pixels; 'auto' (default): a "
+                                           "multiple of the inputs' tiles near 512, within the memory")
 
 
 class HabitatSpec(_Spec):

@@ -18,6 +18,45 @@ from .errors import GridError
 CHINA_ALBERS = "+proj=aea +lat_1=25 +lat_2=47 +lon_0=105 +datum=WGS84 +units=m +no_defs"
 
 
+#: Chunk side [px] when nothing else decides: 512 x 512 blocks amortise dask's per-task overhead
+#: while a group of them in flight stays well under a GiB.
+DEFAULT_CHUNKS = 512
+#: Working memory per pixel of a block in flight during the pass [bytes], measured on the 1 km China
+#: benchmark (inputs, float64 intermediates, map windows; about 200 B/px).
+BYTES_PER_PX_IN_FLIGHT = 200
+#: Blocks in flight per worker (see ``pipeline.streaming.windows``).
+BLOCKS_PER_WORKER = 8
+
+
+def choose_chunks(input_blocks: list[int], workers: int, memory_bytes: float,
+                  default: int = DEFAULT_CHUNKS) -> tuple[int, str]:
+    """The chunk side [px] of a run, and why.
+
+    ``input_blocks``: the square tile sides of the input rasters that lie on the analysis grid (same
+    CRS, pixel size and a whole-tile offset), in config order. The chunk is the multiple of the first
+    one closest to ``default``, so each chunk reads whole tiles of that file; without such an input it
+    is ``default``. Then memory: the pass holds ``BLOCKS_PER_WORKER * workers`` blocks of
+    ``BYTES_PER_PX_IN_FLIGHT`` bytes per pixel, which must stay within a quarter of ``memory_bytes``;
+    the chunk is halved (to a multiple of 16, the TIFF tile quantum, at least 64) until it does.
+    """
+    if input_blocks:
+        b = int(input_blocks[0])
+        c = b * max(1, round(default / b))
+        why = f"a multiple of the {b}-px tiles of the first input on the grid"
+    else:
+        c = default
+        why = "default (no input on the analysis grid with square tiles)"
+    budget = memory_bytes / 4
+    per_block = BLOCKS_PER_WORKER * max(workers, 1) * BYTES_PER_PX_IN_FLIGHT
+    capped = False
+    while c > 64 and c * c * per_block > budget:
+        c = max(64, (c // 2) // 16 * 16)
+        capped = True
+    if capped:
+        why += f"; halved to fit a quarter of {memory_bytes / 2**30:.1f} GiB with {workers} workers"
+    return int(c), why
+
+
 @dataclass(frozen=True)
 class AnalysisGrid:
     """A north-up raster grid: CRS, affine transform, shape and dask chunk size.

@@ -24,7 +24,7 @@ from rasterio._err import CPLE_BaseError
 
 from . import __version__
 from .aggregate import Parts, aggregate_parts, region_ecosystem_table
-from .align import align, grid_from_spec
+from .align import align, chunk_choice, grid_from_spec
 from .balance import balance
 from .budgets import budgets, emission_density, gridded_emissions
 from .classify import NODATA, UNKNOWN, classify, overlay, realm_of
@@ -90,7 +90,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     nearest = cfg.regions.offshore is None and cfg.regions.offshore_km is not None
     if nearest:  # sea within offshore_km goes to the nearest region (zones built as polygons)
         inputs.regions = _with_nearest_zones(inputs.regions, cfg)
-    grid = grid_from_spec(cfg.grid, inputs.regions)
+    grid = grid_from_spec(cfg.grid, inputs.regions, inputs.rasters)
+    chunks_reason = chunk_choice(cfg.grid, grid, inputs.rasters)[1]
     layers = align(inputs.rasters, grid, cfg.label_cache_dir())
     lc = layers["landcover"]
     eco, code_counts = classify(lc, inputs.scheme, lc.attrs.get("nodata"))
@@ -293,7 +294,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "config_sha256": config_hash,
             "inputs": {k: {"path": str(p), "sha256": sha256(p)} for k, p in cfg.input_paths().items()},
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
-                     "chunks": grid.chunks},
+                     "chunks": grid.chunks, "chunks_reason": chunks_reason},
             "run_id": run_id,
             "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS] + ["maps/regions.tif"],
                         "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"]

@@ -46,7 +46,8 @@ def raster_info(path: Path) -> dict:
             _check_complete(src, path)
             info = {"crs": src.crs, "bounds": tuple(src.bounds), "shape": (src.height, src.width),
                     "nodata": src.nodata, "dtype": src.dtypes[0], "count": src.count,
-                    "tags": src.tags(1) if src.count else {}}
+                    "tags": src.tags(1) if src.count else {}, "transform": src.transform,
+                    "block": src.block_shapes[0] if src.count and src.is_tiled else None}
     except RasterioIOError as exc:
         raise InputError(f"{path}: cannot be opened as a raster ({exc}). Fix: give a GeoTIFF or another "
                          "GDAL-readable raster") from None
