@@ -28,6 +28,11 @@ COG_OPTIONS = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BLOCKSIZE": "256",
                "OVERVIEWS": "AUTO", "RESAMPLING": "AVERAGE", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
 
 
+#: GDAL block cache [MB] during the pass over the grid. GDAL's default (5 % of RAM, 1.2 GB here)
+#: fills with decoded input blocks and dirty staging tiles that are never needed again (every block
+#: is read once, every tile written once): at 500 m over China it was most of the pass's 2 GB.
+PASS_CACHE_MB = 256
+
 #: GDAL block cache [MB] while a map is copied into a COG (GDAL's default, 5 % of RAM, grows with the
 #: map up to that cap; the copy needs only a few strips of tiles).
 COG_CACHE_MB = 256
