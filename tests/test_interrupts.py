@@ -162,3 +162,24 @@ def test_overwrite_without_atomic_exchange(sample_copy, tmp_path, monkeypatch):
     assert not (out / "marker").exists(), "the previous results were not replaced"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert _snapshot(out)[Path("tables/budgets.csv")] == first[Path("tables/budgets.csv")]
+
+
+def test_interrupt_swallowed_by_other_code_never_publishes_the_run(tmp_path):
+    """Python may run the SIGINT handler inside a finalizer, where the KeyboardInterrupt is printed and
+    dropped; the run must still not replace the previous results (here the handler's exception is
+    caught on purpose, as such code would)."""
+    from pipeline.io.rundir import staged_run_dir
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "f").write_text("previous")
+    with pytest.raises(KeyboardInterrupt):
+        with staged_run_dir(target, overwrite=True) as tmp:
+            (tmp / "f").write_text("interrupted run")
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1.0)  # the handler raises here
+            except KeyboardInterrupt:
+                pass  # swallowed, as a finalizer would
+    assert (target / "f").read_text() == "previous"
+    assert not _temps(target)

@@ -38,6 +38,14 @@ PASS_CACHE_MB = 256
 COG_CACHE_MB = 256
 
 
+def _square_tiles(src) -> tuple[int, int] | None:
+    """The (rows, cols) of a raster's square internal tiles, or None (strips, or no bands)."""
+    if not src.count:
+        return None
+    bh, bw = src.block_shapes[0]
+    return (bh, bw) if bh == bw and bh > 1 else None
+
+
 def raster_info(path: Path) -> dict:
     """Open a raster's header (no pixels) and return CRS, bounds, shape, nodata, dtype and tags.
 
@@ -52,7 +60,7 @@ def raster_info(path: Path) -> dict:
             info = {"crs": src.crs, "bounds": tuple(src.bounds), "shape": (src.height, src.width),
                     "nodata": src.nodata, "dtype": src.dtypes[0], "count": src.count,
                     "tags": src.tags(1) if src.count else {}, "transform": src.transform,
-                    "block": src.block_shapes[0] if src.count and src.is_tiled else None}
+                    "block": _square_tiles(src)}
     except RasterioIOError as exc:
         raise InputError(f"{path}: cannot be opened as a raster ({exc}). Fix: give a GeoTIFF or another "
                          "GDAL-readable raster") from None

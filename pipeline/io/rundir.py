@@ -97,23 +97,33 @@ def remove_stale(target: Path) -> list[Path]:
 
 
 @contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """Make SIGTERM unwind the stack like Ctrl-C, so the temporary folder is removed."""
+def _terminate_as_exit() -> Iterator[dict]:
+    """Make SIGTERM unwind the stack like Ctrl-C, so the temporary folder is removed; yield a dict
+    that records any SIGINT or SIGTERM received.
+
+    The record matters because Python runs signal handlers between any two bytecodes of the main
+    thread, finalizers (``__del__``, weakref callbacks) included, and a KeyboardInterrupt raised
+    inside a finalizer is printed and dropped: the run would go on and replace the previous results.
+    The caller checks the record before it publishes anything.
+    """
     import signal
     import threading
 
+    received: dict = {}
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
 
     def handler(signum, frame):
+        received["signal"] = signum
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextmanager
@@ -131,9 +141,11 @@ def staged_run_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.resolve().parent))
     try:
-        with _terminate_as_exit():
+        with _terminate_as_exit() as received:
             yield tmp
             seal_manifest(tmp)  # every output is written: record their checksums
+        if received:  # an interrupt that some finalizer swallowed: never publish an interrupted run
+            raise KeyboardInterrupt(f"signal {received['signal']}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
