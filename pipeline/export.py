@@ -37,15 +37,19 @@ def export_tables(run_dir: Path, region_eco: pd.DataFrame, budget: pd.DataFrame,
 
 
 def export_gpkg(run_dir: Path, regions: gpd.GeoDataFrame, budget: pd.DataFrame, bal: pd.DataFrame,
-                extra: dict[str, gpd.GeoDataFrame] | None = None) -> Path:
+                extra: dict[str, gpd.GeoDataFrame] | None = None, geometries: dict | None = None) -> Path:
     """``budget.gpkg``: layer ``regions`` (polygon + budget columns per region, land and offshore
-    zone together) and layer ``nation`` (the union of the regions with the balance as columns)."""
+    zone together) and layer ``nation`` (the union of the regions with the balance as columns).
+
+    ``geometries``: :func:`region_geometries` of ``regions`` if already computed (the runner computes
+    them while the pass runs)."""
     geo = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
     layer = geo.merge(budget[budget["region_id"] != UNALLOCATED], on="region_id", how="left")
     wide, nation_units = nation_columns(bal)
-    nation = gpd.GeoDataFrame([wide], geometry=[shapely.union_all(geo.geometry.values)], crs=geo.crs)
+    geometries = geometries if geometries is not None else region_geometries(regions)
+    nation = gpd.GeoDataFrame([wide], geometry=[geometries["nation"]], crs=geo.crs)
     layers = {"regions": layer, "nation": nation, **(extra or {})}
-    zones = _offshore_zones(regions)
+    zones = geometries["offshore_zones"]
     if zones is not None:
         layers["offshore_zones"] = zones
     layers["units"] = units_table(layers, {"nation": nation_units})
@@ -114,6 +118,13 @@ def _clean(name: str) -> str:
     """A GIS-safe field name: runs of other characters become one ``_``; a leading digit gets ``x``."""
     out = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") or "value"
     return out if out[0].isalpha() else f"x{out}"
+
+
+def region_geometries(regions: gpd.GeoDataFrame) -> dict:
+    """The geometries of ``budget.gpkg`` that depend on the regions only: ``nation`` (the union of
+    every region's allocation) and ``offshore_zones`` (see :func:`_offshore_zones`). GEOS work that
+    releases the GIL: the runner overlaps it with the pass."""
+    return {"nation": shapely.union_all(regions["allocation"].values), "offshore_zones": _offshore_zones(regions)}
 
 
 def _offshore_zones(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:

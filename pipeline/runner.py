@@ -28,10 +28,10 @@ from .aggregate import Parts, aggregate_parts, region_ecosystem_table
 from .align import align, chunk_choice, grid_from_spec
 from .balance import balance
 from .budgets import budgets, emission_density, gridded_emissions
-from .classify import NODATA, UNKNOWN, classify, overlay, realm_of
+from .classify import classify, overlay
 from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
-from .export import MAPS, export_gpkg, export_tables
+from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import PASS_CACHE_MB, open_stage, to_cog, write_rows
 from .io.rundir import check_target, staged_run_dir
@@ -42,9 +42,10 @@ from .load import load, match_regions
 from .report import write_report
 from .report_html import write_html_report
 from .sinks import compute_sinks
+from .sinks.fused import sink_pass
 from .sinks.inorganic import inorganic_table
 from .sinks.non_co2 import non_co2_table
-from .streaming import block_partials, reduce_window, windows
+from .streaming import reduce_window, windows
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
 from .timeseries import budgets_by_year, ccus_for_year, region_eco_for_epoch, trends
@@ -129,9 +130,10 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
     sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes, stock)
-    removal = sum(s.removal for s in sinks.values())
-    emission = sum(s.emission for s in sinks.values())
     area = grid.pixel_area()
+    # every realm's removal and emission, the net maps and the QA numbers in one compiled task per block
+    fused = sink_pass(eco, area, inputs.scheme, inputs.coefficients, sinks, fluxes)
+    removal, emission = fused.removal, fused.emission
     t_labels = time.perf_counter()
     label_sets, overlaps = _label_sets(inputs, cfg, grid)
     labels = label_sets["regions"]
@@ -175,23 +177,18 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     if stock is not None:  # area per (region, earlier ecosystem, later ecosystem), in the same pass
         sums["transitions"] = by_region(transition_class(eco, earlier, n_eco), [], (n_eco + 1) * n_eco)
     # the nation, summed directly over the pixels: regions + unallocated must equal it (DESIGN 4)
-    pixel_total = block_partials(((removal - emission) * area).where(eco >= 0).data, "sum")
-
-    realm_idx = realm_of(eco, inputs.scheme)
-    net = removal - emission
-    maps = {"sink_total": net.where(eco >= 0)}
-    for i, (realm, short) in enumerate(REALMS.items()):
-        maps[f"sink_{short}"] = (sinks[realm].removal - sinks[realm].emission).where(realm_idx == i)
-    qa_lazy = {"nodata_px": (block_partials(eco.data == NODATA, "sum"), "sum"),
-               "unknown_px": (block_partials(eco.data == UNKNOWN, "sum"), "sum")}
-    for s in sinks.values():
-        qa_lazy.update(s.qa)
+    pixel_total = fused.pixel_total
+    maps = fused.maps
+    qa_lazy = dict(fused.qa)
 
     config_hash = sha256(cfg.source_path) if cfg.source_path else hashlib.sha256(
         cfg.model_dump_json().encode()).hexdigest()
-    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as workers:
+    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as workers, \
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="carbon-sink-geometry") as side:
+        geometries = side.submit(region_geometries, inputs.regions)  # GEOS, while the pass runs
         (tmp / "maps").mkdir()
-        run_id = _run_id(cfg, config_hash)
+        input_digests = {k: sha256(p) for k, p in cfg.input_paths().items()}  # each input file hashed once
+        run_id = _run_id(config_hash, input_digests)
         label_values, label_table = _label_values(labels, inputs.regions)
         outputs = {name: maps[name].data.astype(np.float32) for name in MAPS}
         outputs["regions"] = majority_labels(labels, grid, label_values)
@@ -278,7 +275,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
         extra_layers["region_ecosystem"] = region_eco  # gross and net per region and ecosystem (attribute table)
-        export_gpkg(tmp, inputs.regions, budget, bal, extra_layers)
+        export_gpkg(tmp, inputs.regions, budget, bal, extra_layers, geometries.result())
         timings["export_s"] = time.perf_counter() - t2
         qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}
         qa_out.update({"unallocated_km2": float(region_eco.loc[region_eco["region_id"] == "unallocated",
@@ -293,7 +290,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             "config": cfg.model_dump(mode="json"),
             "config_file": str(cfg.source_path) if cfg.source_path else None,
             "config_sha256": config_hash,
-            "inputs": {k: {"path": str(p), "sha256": sha256(p)} for k, p in cfg.input_paths().items()},
+            "inputs": {k: {"path": str(p), "sha256": input_digests[k]} for k, p in cfg.input_paths().items()},
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
                      "chunks": grid.chunks, "chunks_reason": chunks_reason},
             "run_id": run_id,
@@ -445,12 +442,12 @@ def _hierarchy_products(tmp: Path, inputs, cfg: RunConfig, label_sets: dict, sum
     return layers
 
 
-def _run_id(cfg: RunConfig, config_hash: str) -> str:
-    """The run's id: a digest of its config and of every input's content, so the same inputs give the
-    same id (and byte-identical outputs) and any change gives another."""
+def _run_id(config_hash: str, input_digests: dict[str, str]) -> str:
+    """The run's id: a digest of its config and of every input's content (``input_digests``: key ->
+    sha256), so the same inputs give the same id (and byte-identical outputs) and any change gives another."""
     h = hashlib.sha256(config_hash.encode())
-    for key, path in sorted(cfg.input_paths().items()):
-        h.update(f"{key}={sha256(path)}".encode())
+    for key, digest in sorted(input_digests.items()):
+        h.update(f"{key}={digest}".encode())
     return h.hexdigest()[:16]
 
 

@@ -29,6 +29,17 @@ class RealmSink:
     emission: xr.DataArray
     source: str
     qa: dict[str, tuple[da.Array, str]] = field(default_factory=dict)  # per-block partials and how they combine
+    plan: "FluxPlan | None" = None  # method flux: which rasters on which ecosystems (read by sinks.fused)
+
+
+@dataclass(frozen=True)
+class FluxPlan:
+    """What the flux method applies where: the flux entries summed (``names``) on the realm's
+    ecosystems ``chosen``; the realm's other ecosystems (``rest``) keep their coefficients."""
+
+    names: tuple[str, ...]
+    chosen: tuple[str, ...]
+    rest: tuple[str, ...]
 
 
 def _take(table: np.ndarray, eco: xr.DataArray) -> xr.DataArray:
@@ -55,12 +66,22 @@ def by_coefficient(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str,
 
 def flux_density(flux: xr.DataArray) -> xr.DataArray:
     """A flux raster in g C m-2 yr-1, uptake positive, from its declared ``units`` and ``sign_convention``."""
-    factor = density_factor(flux.attrs["units"]) * sign_factor(flux.attrs["sign_convention"])
-    nodata = flux.attrs.get("nodata")
+    factor, nodata = flux_factor(flux), flux_nodata(flux)
     data = flux.astype(np.float64)
-    if nodata is not None and np.isfinite(nodata):
+    if nodata is not None:
         data = data.where(flux != nodata)
     return data * factor
+
+
+def flux_factor(flux: xr.DataArray) -> float:
+    """Factor from the raster's values to g C m-2 yr-1, uptake positive (its ``units`` and ``sign_convention``)."""
+    return density_factor(flux.attrs["units"]) * sign_factor(flux.attrs["sign_convention"])
+
+
+def flux_nodata(flux: xr.DataArray):
+    """The raster's finite nodata value, or None (NaN marks no data by itself)."""
+    nodata = flux.attrs.get("nodata")
+    return nodata if nodata is not None and np.isfinite(nodata) else None
 
 
 def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSpec,
@@ -71,6 +92,28 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     Pixels of those ecosystems where a flux has no data get no sink and are counted in
     ``qa["flux_missing_px:<realm>"]``.
     """
+    plan = flux_plan(scheme, realm, spec, fluxes, default_ecosystems)
+    names, chosen, rest = list(plan.names), list(plan.chosen), list(plan.rest)
+    parts = {n: flux_density(fluxes[n]) for n in names}
+    density = sum(parts.values())  # NaN wherever any part has no data
+    use = in_realm(eco, scheme, realm, chosen)
+    missing = use & density.isnull()
+    value = density.where(use & ~missing, 0.0)
+    base = by_coefficient(eco, scheme, coeffs, realm, rest) if rest else None
+    removal = value.clip(min=0) + (base.removal if base else 0)
+    emission = (-value).clip(min=0) + (base.emission if base else 0)
+    src = " + ".join(fluxes[n].attrs.get("source", n) for n in names)
+    qa = {f"flux_missing_px:{realm}": (block_partials(missing.data, "sum"), "sum"),
+          f"flux_used_px:{realm}": (block_partials(use.data, "sum"), "sum")}
+    for n, part in parts.items():
+        qa[f"flux_max_abs:{realm}:{n}"] = (block_partials(abs(part.where(use & part.notnull(), 0.0)).data, "max"), "max")
+    return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
+                     + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa, plan)
+
+
+def flux_plan(scheme: Scheme, realm: str, spec: RealmSpec, fluxes, default_ecosystems: list[str] | None) -> FluxPlan:
+    """The flux entries of ``spec`` and the ecosystems of ``realm`` they apply to (``spec.ecosystems``,
+    else ``default_ecosystems`` of the realm, else all of the realm's); errors name the config key."""
     names = spec.flux_names()
     unknown_flux = [n for n in names if n not in fluxes]
     if unknown_flux:
@@ -82,22 +125,7 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
     if unknown:
         raise ConfigError(f"sinks.{realm}.ecosystems: {unknown} are not {realm} ecosystems of the scheme "
                           f"({realm_ecos})")
-    parts = {n: flux_density(fluxes[n]) for n in names}
-    density = sum(parts.values())  # NaN wherever any part has no data
-    use = in_realm(eco, scheme, realm, chosen)
-    missing = use & density.isnull()
-    value = density.where(use & ~missing, 0.0)
-    rest = [e for e in realm_ecos if e not in chosen]
-    base = by_coefficient(eco, scheme, coeffs, realm, rest) if rest else None
-    removal = value.clip(min=0) + (base.removal if base else 0)
-    emission = (-value).clip(min=0) + (base.emission if base else 0)
-    src = " + ".join(fluxes[n].attrs.get("source", n) for n in names)
-    qa = {f"flux_missing_px:{realm}": (block_partials(missing.data, "sum"), "sum"),
-          f"flux_used_px:{realm}": (block_partials(use.data, "sum"), "sum")}
-    for n, part in parts.items():
-        qa[f"flux_max_abs:{realm}:{n}"] = (block_partials(abs(part.where(use & part.notnull(), 0.0)).data, "max"), "max")
-    return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
-                     + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa)
+    return FluxPlan(tuple(names), tuple(chosen), tuple(e for e in realm_ecos if e not in chosen))
 
 
 def compute_realm(eco, scheme, coeffs, realm: str, spec: RealmSpec, fluxes, default_flux_ecosystems=None) -> RealmSink:

@@ -1,0 +1,261 @@
+"""The run's per-pixel chain in one compiled pass per block: :func:`sink_pass`.
+
+The realm modules define each method on xarray objects (``RealmSink.removal`` / ``emission``): the
+readable reference, used as it is for ensemble members and by the tests of each method. A run's
+main pass needs, for every block, the removal and emission totals over the realms, the four net
+maps (float32, NaN outside their realm) and the QA numbers of the flux method. Built from the
+reference objects that is about 80 numpy operations and as many temporaries per block, which cost
+several times more than reading the block. :func:`sink_pass` evaluates the same rules for all
+realms at once, one numba loop over the block's pixels, with the same floating-point operations in
+the same order, so its maps and sums are bit for bit those of the reference
+(``tests/test_fused.py``).
+
+Each pixel belongs to one realm (its ecosystem's), and every other realm's removal and emission are
+exactly 0 there, so the totals are the pixel's own realm's values: no sum over realms is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numba
+import numpy as np
+import xarray as xr
+
+from ..classify import NODATA, UNKNOWN, realm_of
+from ..streaming import block_partials
+from ..tables import REALMS, Scheme, coefficient_rates
+from ._methods import RealmSink, flux_factor, flux_nodata
+
+#: Flux rasters (realm x entry) one compiled pass reads; a run with more takes the xarray chain.
+MAX_FLUXES = 4
+#: How a realm's removal and emission are found per pixel.
+COEFFICIENT, FLUX, GIVEN = 0, 1, 2
+#: Integer QA counts per block: nodata px, unknown px, then per realm flux-used px, flux-missing px.
+N_COUNTS = 2 + 2 * len(REALMS)
+#: Float QA per block: max |flux| per flux slot, then the sum of net x area over the pixels.
+N_FLOATS = MAX_FLUXES + 1
+_NAN32 = np.float32(np.nan)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _flux_value(x, nd, has_nd, factor):  # pragma: no cover (compiled)
+    """(True, value in g C m-2 yr-1) for a flux pixel, (False, 0) where it has no data."""
+    if (has_nd and x == nd) or x != x:
+        return False, 0.0
+    return True, np.float64(x) * factor
+
+
+@numba.njit(cache=True, nogil=True)
+def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_realm, f_factor, has_nd,
+                f0, nd0, f1, nd1, f2, nd2, f3, nd3, g_rem, g_em, dens, maps, counts, floats):  # pragma: no cover
+    """Fill ``dens`` (removal, emission), ``maps`` (net total, then per realm) and the QA partials
+    ``counts`` / ``floats`` for one block. See :func:`sink_pass` for the rules."""
+    ny, nx = eco.shape
+    n_realm = mode.shape[0]
+    for i in range(ny):
+        for j in range(nx):
+            e = eco[i, j]
+            if e < 0:
+                if e == NODATA:
+                    counts[0] += 1
+                elif e == UNKNOWN:
+                    counts[1] += 1
+                dens[0, i, j] = 0.0
+                dens[1, i, j] = 0.0
+                for k in range(n_realm + 1):
+                    maps[k, i, j] = _NAN32
+                continue
+            r = realm_lut[e]
+            m = mode[r]
+            rem = rem_lut[r, e]
+            em = em_lut[r, e]
+            if m == GIVEN:
+                rem = g_rem[i, j]
+                em = g_em[i, j]
+            elif m == FLUX and use_lut[r, e]:
+                counts[2 + r] += 1
+                ok = True
+                value = 0.0
+                for s in range(nf):  # the realm's flux entries, summed in their order
+                    if f_realm[s] != r:
+                        continue
+                    if s == 0:
+                        good, p = _flux_value(f0[i, j], nd0, has_nd[0], f_factor[0])
+                    elif s == 1:
+                        good, p = _flux_value(f1[i, j], nd1, has_nd[1], f_factor[1])
+                    elif s == 2:
+                        good, p = _flux_value(f2[i, j], nd2, has_nd[2], f_factor[2])
+                    else:
+                        good, p = _flux_value(f3[i, j], nd3, has_nd[3], f_factor[3])
+                    if good:
+                        value += p
+                        ap = abs(p)
+                        if ap > floats[s]:
+                            floats[s] = ap
+                    else:
+                        ok = False
+                if not ok or value != value:  # a part without data, or +inf + -inf
+                    counts[2 + n_realm + r] += 1
+                    value = 0.0
+                # as the reference: value.clip(min=0) + coefficients of the realm's other ecosystems (0 here)
+                rem = max(value, 0.0) + rem
+                em = max(-value, 0.0) + em
+            net = rem - em
+            dens[0, i, j] = rem
+            dens[1, i, j] = em
+            v = np.float32(net)
+            maps[0, i, j] = v
+            for k in range(n_realm):
+                maps[1 + k, i, j] = v if k == r else _NAN32
+            t = net * area[i, j]
+            if t == t:
+                floats[MAX_FLUXES] += t
+
+
+def _pass_block(eco, area, *arrays, static, n_flux, given):
+    """The compiled pass over one block; returns a (1, 1) object array holding
+    (dens (2, y, x) float64, maps (1 + realms, y, x) float32, counts, floats)."""
+    ny, nx = eco.shape
+    fl = list(arrays[:n_flux])
+    g = list(arrays[n_flux:]) if given else [area, area]  # unused slots: any 2-D float array
+    nds = list(static["nodata"])
+    while len(fl) < MAX_FLUXES:
+        fl.append(area)
+        nds.append(np.float64(0.0))
+    dens = np.empty((2, ny, nx), dtype=np.float64)
+    maps = np.empty((1 + len(REALMS), ny, nx), dtype=np.float32)
+    counts = np.zeros(N_COUNTS, dtype=np.int64)
+    floats = np.zeros(N_FLOATS, dtype=np.float64)
+    _sink_block(eco, area, static["realm_lut"], static["mode"], static["rem_lut"], static["em_lut"],
+                static["use_lut"], n_flux, static["f_realm"], static["f_factor"], static["has_nd"],
+                fl[0], nds[0], fl[1], nds[1], fl[2], nds[2], fl[3], nds[3], g[0], g[1], dens, maps, counts, floats)
+    out = np.empty((1, 1), dtype=object)
+    out[0, 0] = (dens, maps, counts, floats)
+    return out
+
+
+def _part(o, which: int, k: int):
+    return o[0, 0][which][k]
+
+
+def _qa_part(o, which: int):
+    return o[0, 0][which][None, None, :]
+
+
+@dataclass
+class SinkPass:
+    """What the run's pass takes from the sinks, lazily: gross removal and emission totals over the
+    realms [g C m-2 yr-1], the net maps (float32, ``sink_total`` and ``sink_<realm short>``), the sum of
+    net x area over the pixels as per-block partials [g C yr-1], and QA partials (array, how)."""
+
+    removal: xr.DataArray
+    emission: xr.DataArray
+    maps: dict[str, xr.DataArray]
+    pixel_total: da.Array
+    qa: dict[str, tuple[da.Array, str]]
+    fused: bool
+
+
+def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sinks: dict[str, RealmSink],
+              fluxes: dict[str, xr.DataArray]) -> SinkPass:
+    """The removal, emission, maps and QA of ``sinks`` (from :func:`pipeline.sinks.compute_sinks`) for the
+    run's pass, as one compiled task per block; with more than ``MAX_FLUXES`` flux rasters, the
+    reference xarray chain (same values).
+
+    Rules per pixel (those of the realm modules): nodata and unknown pixels have removal = emission
+    = 0 and NaN maps. A coefficient realm reads its ecosystem's central rates. A flux realm sums its
+    rasters (each times its unit and sign factor) on its chosen ecosystems, counting the pixels used
+    and those where a raster has no data (which get 0); its other ecosystems read their
+    coefficients; the gross removal is max(value, 0), the emission max(-value, 0). A stock-change
+    realm's removal and emission are given (the reference arrays). net = removal - emission.
+    """
+    n_flux_slots = sum(len(s.plan.names) for s in sinks.values() if s.method == "flux")
+    if n_flux_slots > MAX_FLUXES:
+        return _reference_pass(eco, area, scheme, sinks)
+    realms = list(REALMS)
+    n_eco = len(scheme.ecosystems)
+    mode = np.zeros(len(realms), dtype=np.int64)
+    rem_lut = np.zeros((len(realms), n_eco))
+    em_lut = np.zeros((len(realms), n_eco))
+    use_lut = np.zeros((len(realms), n_eco), dtype=np.bool_)
+    f_arrays, f_realm, f_factor, nodata, has_nd, qa_keys, given = [], [], [], [], [], [], []
+    qa = {}
+    for r, realm in enumerate(realms):
+        s = sinks[realm]
+        if s.method == "coefficient":
+            rem_lut[r], em_lut[r] = coefficient_rates(coeffs, scheme, realm)
+        elif s.method == "flux":
+            mode[r] = FLUX
+            if s.plan.rest:
+                rem_lut[r], em_lut[r] = coefficient_rates(coeffs, scheme, realm, list(s.plan.rest))
+            use_lut[r] = [e in s.plan.chosen and rr == realm for e, rr in zip(scheme.ecosystems, scheme.ecosystem_realm)]
+            for name in s.plan.names:
+                flux = fluxes[name]
+                nd = flux_nodata(flux)
+                f_arrays.append(flux.data)
+                f_realm.append(r)
+                f_factor.append(flux_factor(flux))
+                has_nd.append(nd is not None)
+                nodata.append(np.asarray(nd if nd is not None else 0, dtype=flux.dtype)[()])  # compared in its dtype
+                qa_keys.append(f"flux_max_abs:{realm}:{name}")
+        else:  # stock change (or any method defined only by its arrays): its removal and emission as given
+            mode[r] = GIVEN
+            given = [s.removal.data, s.emission.data]
+            qa.update(s.qa)
+    if mode.tolist().count(GIVEN) > 1:
+        return _reference_pass(eco, area, scheme, sinks)
+    static = {"realm_lut": np.array([realms.index(r) for r in scheme.ecosystem_realm], dtype=np.int64),
+              "mode": mode, "rem_lut": rem_lut, "em_lut": em_lut, "use_lut": use_lut,
+              "f_realm": np.array(f_realm + [-1] * (MAX_FLUXES - len(f_realm)), dtype=np.int64),
+              "f_factor": np.array(f_factor + [0.0] * (MAX_FLUXES - len(f_factor))),
+              "has_nd": np.array(has_nd + [False] * (MAX_FLUXES - len(has_nd)), dtype=np.bool_),
+              "nodata": nodata}
+    chunks = eco.data.chunks
+    arrays = [a.rechunk(chunks) for a in [eco.data, area.data] + f_arrays + given]
+    nby, nbx = arrays[0].numblocks
+    token = dask.base.tokenize(*arrays, {k: v for k, v in static.items() if k != "nodata"}, [str(v) for v in nodata])
+    blocks = da.map_blocks(_pass_block, *arrays, static=static, n_flux=len(f_arrays), given=bool(given),
+                           chunks=((1,) * nby, (1,) * nbx), dtype=object, meta=np.empty((0, 0), dtype=object),
+                           name=f"sink-pass-{token}")
+
+    def plane(which: int, k: int, dtype) -> xr.DataArray:
+        arr = blocks.map_blocks(_part, which=which, k=k, chunks=chunks, dtype=dtype, meta=np.empty((0, 0), dtype),
+                                name=f"sink-pass-{which}-{k}-{token}")
+        return xr.DataArray(arr, dims=eco.dims, coords=eco.coords)
+
+    def partials(which: int, n: int, dtype) -> da.Array:
+        return blocks.map_blocks(_qa_part, which=which, new_axis=2, chunks=((1,) * nby, (1,) * nbx, (n,)),
+                                 dtype=dtype, meta=np.empty((0, 0, 0), dtype), name=f"sink-qa-{which}-{token}")
+
+    counts, floats = partials(2, N_COUNTS, np.int64), partials(3, N_FLOATS, np.float64)
+    qa |= {"nodata_px": (counts[:, :, 0], "sum"), "unknown_px": (counts[:, :, 1], "sum")}
+    for r, realm in enumerate(realms):
+        if mode[r] == FLUX:
+            qa[f"flux_missing_px:{realm}"] = (counts[:, :, 2 + len(realms) + r], "sum")
+            qa[f"flux_used_px:{realm}"] = (counts[:, :, 2 + r], "sum")
+    for s, key in enumerate(qa_keys):
+        qa[key] = (floats[:, :, s], "max")
+    maps = {"sink_total": plane(1, 0, np.float32)}
+    for r, short in enumerate(REALMS.values()):
+        maps[f"sink_{short}"] = plane(1, 1 + r, np.float32)
+    return SinkPass(plane(0, 0, np.float64), plane(0, 1, np.float64), maps, floats[:, :, MAX_FLUXES], qa, True)
+
+
+def _reference_pass(eco, area, scheme, sinks) -> SinkPass:
+    """:class:`SinkPass` from the realms' xarray objects (no compiled pass)."""
+    removal = sum(s.removal for s in sinks.values())
+    emission = sum(s.emission for s in sinks.values())
+    net = removal - emission
+    realm_idx = realm_of(eco, scheme)
+    maps = {"sink_total": net.where(eco >= 0).astype(np.float32)}
+    for i, (realm, short) in enumerate(REALMS.items()):
+        maps[f"sink_{short}"] = (sinks[realm].removal - sinks[realm].emission).where(realm_idx == i).astype(np.float32)
+    qa = {"nodata_px": (block_partials(eco.data == NODATA, "sum"), "sum"),
+          "unknown_px": (block_partials(eco.data == UNKNOWN, "sum"), "sum")}
+    for s in sinks.values():
+        qa.update(s.qa)
+    pixel_total = block_partials(((removal - emission) * area).where(eco >= 0).data, "sum")
+    return SinkPass(removal, emission, maps, pixel_total, qa, False)
