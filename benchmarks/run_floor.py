@@ -5,6 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/run_floor.py --scale 1     # 1 km,   4,840 x 5,530 px
     .venv/bin/python benchmarks/run_floor.py --scale 4     # 500 m,  9,680 x 11,060 px
     .venv/bin/python benchmarks/run_floor.py --scale 16    # 250 m, 19,360 x 22,120 px
+    .venv/bin/python benchmarks/run_floor.py --scale 1 --inputs-crs EPSG:4326   # inputs in lon/lat: the run warps
 
 The question it answers: how far is a whole run from the cost of merely reading its inputs once and
 writing its output maps once? What it does (see benchmarks/README.md):
@@ -25,6 +26,17 @@ writing its output maps once? What it does (see benchmarks/README.md):
      offshore zones of the 11 coastal provinces (layer ``offshore_eez_by_province_minus_land``),
      ``overlap: first`` when the zones overlap the coarse provinces; no emissions, no uncertainty;
      ``cache_dir: label-cache``.
+
+   With ``--inputs-crs EPSG:4326`` (the alignment case) the case is ``run_<scale>x_4326/``: the three input
+   rasters warped once (GDAL ``WarpedVRT``, strips of 512 rows; deterministic; untimed setup, cached with a
+   version stamp) from the Albers ones above to EPSG:4326 at 0.01 / sqrt(scale) degree (1.11 km north-south,
+   0.64..1.11 km east-west at --scale 1: not the grid's 1 km) on aggregation.CHINA_BOUNDS in lon/lat plus
+   0.1 degree, snapped to whole degrees (lon 67..137, lat 1..55), tiles 512, DEFLATE; land cover nearest,
+   NEP and sea flux bilinear. The config keeps the China Albers grid and chunks, with ``resampling:``
+   nearest (land cover), average (NEP), bilinear (sea flux): the run warps every input chunk by chunk.
+   (a) then reads the EPSG:4326 files; the report adds an alignment check (the land cover warped by
+   ``pipeline.io.rasters.open_on_grid`` must match the Albers one best at offset 0, not 1 px off) and
+   the totals against the Albers case's warm run.
 
 2. Measures, each in a fresh process (peak RSS = ``os.wait4`` ru_maxrss of that process):
 
@@ -48,7 +60,8 @@ writing its output maps once? What it does (see benchmarks/README.md):
        COG conversion, GeoPackage and reports (which fill ``export``), and the step in which the
        memory peaks. Not used in the ratios.
 
-3. Prints a Markdown table and writes it to ``benchmarks/results/run_<scale>x.md``, with the ratios
+3. Prints a Markdown table and writes it to ``benchmarks/results/run_<scale>x.md`` (``run_<scale>x_4326.md``
+   with ``--inputs-crs EPSG:4326``), with the ratios
    whole run / (a) and whole run / ((a) + (b)) for the cold and the warm cache, the manifest's
    stage timings, and the DEFLATE vs ZSTD comparison per map.
 
@@ -118,6 +131,18 @@ COEFFICIENTS = (
 SEA_BASE = 0.9
 SEA_TERMS = ((0.6, 900e3, 0.3, 700e3, 0.0), (0.3, 1500e3, 1.1, 1300e3, 0.7), (0.15, 250e3, 0.0, 310e3, 2.0))
 SEA_VERSION = 1
+#: --inputs-crs EPSG:4326: the inputs' pixel size at --scale 1 [degree] (0.01 degree = 1.11 km north-south,
+#: 0.64..1.11 km east-west: not the run grid's 1 km), scaled by 1 / sqrt(scale) like the grid's.
+GEO_BASE_RESOLUTION = 0.01
+#: Margin [degree] added around aggregation.CHINA_BOUNDS transformed to lon/lat, before the extent is
+#: snapped outwards to whole degrees (whole multiples of the pixel size at scales 1, 4, 16).
+GEO_MARGIN = 0.1
+#: GDAL resampling of the EPSG:4326 copies, warped once from the Albers inputs (untimed setup) ...
+GEO_GEN_RESAMPLING = {"landcover": "nearest", "nep": "bilinear", "sea": "bilinear"}
+#: ... and the ``resampling:`` of each input in that case's config (the run warps them back on the fly).
+GEO_RUN_RESAMPLING = {"landcover": "nearest", "nep": "average", "sea": "bilinear"}
+GEO_VERSION = 1
+INPUTS_CRS = ("EPSG:4326",)
 PHASES = ("build", "read", "write", "profile")
 #: Environment variable naming the folder whose pipeline/ the children import (set by --commit).
 CODE_ENV = "RUN_FLOOR_CODE"
@@ -126,10 +151,28 @@ CODE_ENV = "RUN_FLOOR_CODE"
 # ------------------------------------------------------------------------------------------------
 # helpers shared by the parent and the children (standard library only)
 # ------------------------------------------------------------------------------------------------
-def case_paths(work: Path, scale: int) -> dict[str, Path]:
-    d = work / f"run_{scale}x"
+def case_name(scale: int, inputs_crs: str | None = None) -> str:
+    """``run_<scale>x`` (inputs on the run's grid) or ``run_<scale>x_4326`` (inputs in EPSG:4326)."""
+    return f"run_{scale}x" + (f"_{inputs_crs.split(':')[1]}" if inputs_crs else "")
+
+
+def geo_resolution(scale: int) -> float:
+    """Pixel size [degree] of the EPSG:4326 inputs: GEO_BASE_RESOLUTION / sqrt(scale)."""
+    return GEO_BASE_RESOLUTION / math.sqrt(scale)
+
+
+def case_paths(work: Path, scale: int, inputs_crs: str | None = None) -> dict[str, Path]:
+    """Files of the case. With ``inputs_crs`` (EPSG:4326) the three input rasters are the warped copies
+    in the case folder; ``src_*`` are always the inputs on the run's grid (China Albers) they come from."""
+    albers = work / case_name(scale)
+    d = work / case_name(scale, inputs_crs)
     inputs = agg.data_paths(work, scale)
-    return {"dir": d, "landcover": inputs["landcover"], "nep": inputs["nep"], "sea": d / "sea_flux.tif",
+    src = {"src_landcover": inputs["landcover"], "src_nep": inputs["nep"], "src_sea": albers / "sea_flux.tif"}
+    if inputs_crs:
+        rasters = {"landcover": d / "landcover.tif", "nep": d / "nep.tif", "sea": d / "sea_flux.tif"}
+    else:
+        rasters = {k.removeprefix("src_"): v for k, v in src.items()}
+    return {"dir": d, "albers_dir": albers, **rasters, **src,
             "scheme": d / "scheme.csv", "coefficients": d / "coefficients.csv", "config": d / "config.yaml",
             "cache": d / "label-cache", "out_cold": d / "out-cold", "out_warm": d / "out-warm",
             "floor": d / "write-floor"}
@@ -147,11 +190,128 @@ def _rel(path: Path, start: Path) -> str:
 # ------------------------------------------------------------------------------------------------
 # phases (each runs in its own child process)
 # ------------------------------------------------------------------------------------------------
-def phase_build(scale: int, work: Path, provinces: Path, offshore: Path, **_) -> dict:
-    """Inputs of aggregation.py (generated if missing), the sea flux, scheme, coefficients, config."""
+def _make_sea(path: Path, grid) -> None:
+    """The smooth synthetic sea flux on ``grid`` (China Albers), written strip by strip."""
     import numpy as np
     import rasterio
     from rasterio.windows import Window
+
+    ny, nx = grid.shape
+    xmin, _, _, ymax = grid.bounds
+    res = grid.resolution[0]
+    xs = xmin + res * (np.arange(nx) + 0.5)
+    profile = {"driver": "GTiff", "height": ny, "width": nx, "count": 1, "crs": grid.crs_wkt,
+               "transform": grid.transform, "tiled": True, "blockxsize": CHUNKS, "blockysize": CHUNKS,
+               "compress": "DEFLATE", "BIGTIFF": "IF_SAFER", "dtype": "float32", "nodata": float("nan")}
+    tmp = path.with_suffix(".tif.part")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.update_tags(1, units="mol C m-2 yr-1", sign="uptake_positive",
+                        note="SYNTHETIC smooth field for benchmarks/run_floor.py")
+        for r0 in range(0, ny, agg.GEN_ROWS):
+            r1 = min(r0 + agg.GEN_ROWS, ny)
+            ys = ymax - res * (np.arange(r0, r1) + 0.5)
+            sea = np.full((r1 - r0, nx), SEA_BASE)
+            for a, lx, px, ly, py in SEA_TERMS:
+                sea += a * np.cos(2 * np.pi * ys / ly + py)[:, None] * np.sin(2 * np.pi * xs / lx + px)[None, :]
+            dst.write(sea.astype(np.float32), 1, window=Window(0, r0, nx, r1 - r0))
+    os.replace(tmp, path)
+
+
+def geo_grid(scale: int) -> dict:
+    """The EPSG:4326 grid of ``--inputs-crs EPSG:4326``: aggregation.CHINA_BOUNDS transformed to lon/lat
+    (densified edges), GEO_MARGIN degree added, snapped outwards to whole degrees; pixel size
+    :func:`geo_resolution`, origin at the north-west corner."""
+    from rasterio.transform import from_origin
+    from rasterio.warp import transform_bounds
+
+    from pipeline.grid import CHINA_ALBERS
+
+    lon0, lat0, lon1, lat1 = transform_bounds(CHINA_ALBERS, "EPSG:4326", *agg.CHINA_BOUNDS, densify_pts=101)
+    lon0, lat0 = float(math.floor(lon0 - GEO_MARGIN)), float(math.floor(lat0 - GEO_MARGIN))
+    lon1, lat1 = float(math.ceil(lon1 + GEO_MARGIN)), float(math.ceil(lat1 + GEO_MARGIN))
+    res = geo_resolution(scale)
+    width, height = math.ceil((lon1 - lon0) / res - 1e-6), math.ceil((lat1 - lat0) / res - 1e-6)
+    return {"crs": "EPSG:4326", "resolution_deg": res, "bounds": [lon0, lat1 - height * res, lon0 + width * res, lat1],
+            "shape": [height, width], "transform": from_origin(lon0, lat1, res, res)}
+
+
+def _make_geographic(p: dict, scale: int) -> dict:
+    """The three inputs warped once (GDAL, ``WarpedVRT``, strips of GEN_ROWS rows) from China Albers to
+    the EPSG:4326 grid of :func:`geo_grid`, tiled CHUNKS, DEFLATE; resampling GEO_GEN_RESAMPLING.
+    Deterministic: the same sources, grid and strips give the same pixels. Skipped when the files exist
+    with the same version stamp (grid, resampling, GEO_VERSION, the sources' sizes and dates)."""
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+    from rasterio.windows import Window
+
+    g = geo_grid(scale)
+    height, width = g["shape"]
+    stamp = p["dir"] / "inputs.version"
+    key = json.dumps({"version": GEO_VERSION, "grid": {k: v for k, v in g.items() if k != "transform"},
+                      "resampling": GEO_GEN_RESAMPLING, "chunks": CHUNKS,
+                      "sources": {k: [p[f"src_{k}"].stat().st_size, int(p[f"src_{k}"].stat().st_mtime)]
+                                  for k in GEO_GEN_RESAMPLING}}, sort_keys=True)
+    out = {k: v for k, v in g.items() if k != "transform"} | {"generation_resampling": GEO_GEN_RESAMPLING,
+                                                              "run_resampling": GEO_RUN_RESAMPLING}
+    if all(p[k].exists() for k in GEO_GEN_RESAMPLING) and stamp.exists() and stamp.read_text() == key:
+        return out | {"generated_s": None}
+    t0 = time.perf_counter()
+    stamp.unlink(missing_ok=True)
+    for k, method in GEO_GEN_RESAMPLING.items():
+        with rasterio.open(p[f"src_{k}"]) as src, \
+                WarpedVRT(src, crs=g["crs"], transform=g["transform"], width=width, height=height,
+                          resampling=Resampling[method], src_nodata=src.nodata, nodata=src.nodata) as vrt:
+            profile = {"driver": "GTiff", "height": height, "width": width, "count": 1, "crs": g["crs"],
+                       "transform": g["transform"], "tiled": True, "blockxsize": CHUNKS, "blockysize": CHUNKS,
+                       "compress": "DEFLATE", "BIGTIFF": "IF_SAFER", "dtype": src.dtypes[0], "nodata": src.nodata}
+            tmp = p[k].with_suffix(".tif.part")
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.update_tags(1, **(src.tags(1) | {
+                    "warped_from": p[f"src_{k}"].name, "warp_resampling": method,
+                    "note": "SYNTHETIC benchmark input, warped to EPSG:4326 by benchmarks/run_floor.py"}))
+                for r0 in range(0, height, agg.GEN_ROWS):
+                    win = Window(0, r0, width, min(agg.GEN_ROWS, height - r0))
+                    dst.write(vrt.read(1, window=win), 1, window=win)
+        os.replace(tmp, p[k])
+    stamp.write_text(key)
+    return out | {"generated_s": time.perf_counter() - t0}
+
+
+def alignment_check(p: dict, grid) -> dict:
+    """Untimed: the EPSG:4326 land cover as the run sees it (``pipeline.io.rasters.open_on_grid``, nearest,
+    the runner's warp) against the Albers land cover it was warped from, pixel by pixel, at the 9 offsets of
+    -1..1 px: the share of equal pixels should peak at (0, 0) (a shifted or flipped warp would not)."""
+    import numpy as np
+    import rasterio
+    from rasterio.windows import Window
+
+    from pipeline.io.rasters import open_on_grid
+
+    t0 = time.perf_counter()
+    warped = open_on_grid(p["landcover"], grid, GEO_RUN_RESAMPLING["landcover"], nodata=agg.LC_NODATA)
+    ny, nx = grid.shape
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    equal = dict.fromkeys(offsets, 0)
+    n = 0
+    with rasterio.open(p["src_landcover"]) as src:
+        for r0 in range(1, ny - 1, agg.GEN_ROWS):  # interior rows r0..r1-1, with one row of halo each side
+            r1 = min(r0 + agg.GEN_ROWS, ny - 1)
+            ref = src.read(1, window=Window(0, r0, nx, r1 - r0))[:, 1:-1]
+            got = warped.isel(y=slice(r0 - 1, r1 + 1)).values
+            for dy, dx in offsets:
+                equal[(dy, dx)] += int((ref == got[1 + dy:1 + dy + ref.shape[0], 1 + dx:nx - 1 + dx]).sum())
+            n += ref.size
+    share = {f"{dy:+d},{dx:+d}": equal[(dy, dx)] / n for dy, dx in offsets}
+    best = max(share, key=share.get)
+    return {"match_share": share, "best_offset": best, "seconds": time.perf_counter() - t0}
+
+
+def phase_build(scale: int, work: Path, provinces: Path, offshore: Path, inputs_crs: str | None = None,
+                **_) -> dict:
+    """Inputs of aggregation.py (generated if missing), the sea flux, scheme, coefficients, config; with
+    ``inputs_crs`` (EPSG:4326) also the inputs warped to lon/lat (once) and a config that warps them back."""
+    import rasterio
 
     from pipeline.errors import InputError
     from pipeline.grid import CHINA_ALBERS
@@ -159,34 +319,20 @@ def phase_build(scale: int, work: Path, provinces: Path, offshore: Path, **_) ->
     from pipeline.labels import resolve_overlaps
 
     out: dict = {"inputs": agg.generate(scale, work)}
-    p = case_paths(work, scale)
+    p = case_paths(work, scale, inputs_crs)
+    p["albers_dir"].mkdir(parents=True, exist_ok=True)
     p["dir"].mkdir(parents=True, exist_ok=True)
     grid = agg.make_grid(scale)
-    ny, nx = grid.shape
 
-    stamp = p["sea"].with_suffix(".version")
-    if not (p["sea"].exists() and stamp.exists() and stamp.read_text() == str(SEA_VERSION)):
+    stamp = p["src_sea"].with_suffix(".version")
+    if not (p["src_sea"].exists() and stamp.exists() and stamp.read_text() == str(SEA_VERSION)):
         t0 = time.perf_counter()
-        xmin, _, _, ymax = grid.bounds
-        res = grid.resolution[0]
-        xs = xmin + res * (np.arange(nx) + 0.5)
-        profile = {"driver": "GTiff", "height": ny, "width": nx, "count": 1, "crs": grid.crs_wkt,
-                   "transform": grid.transform, "tiled": True, "blockxsize": CHUNKS, "blockysize": CHUNKS,
-                   "compress": "DEFLATE", "BIGTIFF": "IF_SAFER", "dtype": "float32", "nodata": float("nan")}
-        tmp = p["sea"].with_suffix(".tif.part")
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.update_tags(1, units="mol C m-2 yr-1", sign="uptake_positive",
-                            note="SYNTHETIC smooth field for benchmarks/run_floor.py")
-            for r0 in range(0, ny, agg.GEN_ROWS):
-                r1 = min(r0 + agg.GEN_ROWS, ny)
-                ys = ymax - res * (np.arange(r0, r1) + 0.5)
-                sea = np.full((r1 - r0, nx), SEA_BASE)
-                for a, lx, px, ly, py in SEA_TERMS:
-                    sea += a * np.cos(2 * np.pi * ys / ly + py)[:, None] * np.sin(2 * np.pi * xs / lx + px)[None, :]
-                dst.write(sea.astype(np.float32), 1, window=Window(0, r0, nx, r1 - r0))
-        os.replace(tmp, p["sea"])
+        _make_sea(p["src_sea"], grid)
         stamp.write_text(str(SEA_VERSION))
         out["sea_generated_s"] = time.perf_counter() - t0
+    if inputs_crs:
+        out["geographic"] = _make_geographic(p, scale)
+    resampling = GEO_RUN_RESAMPLING if inputs_crs else dict.fromkeys(GEO_RUN_RESAMPLING, "nearest")
 
     scheme = ["# Land-cover scheme of the synthetic benchmark land cover (benchmarks/aggregation.py, classes 1..10, "
               "0 = nodata). Written by benchmarks/run_floor.py.", "code,name,ecosystem,realm,note"]
@@ -216,21 +362,31 @@ def phase_build(scale: int, work: Path, provinces: Path, offshore: Path, **_) ->
 
     d = p["dir"]
     b = agg.CHINA_BOUNDS
+    if inputs_crs:
+        geo = out["geographic"]
+        inputs_note = (f"# The three input rasters are in {inputs_crs} at {geo['resolution_deg']:g} degree "
+                       f"({geo['shape'][1]:,} x {geo['shape'][0]:,} px), warped from the\n"
+                       f"# China Albers inputs of ../{p['albers_dir'].name}/ (GDAL: land cover nearest, NEP and sea "
+                       "flux bilinear): the run warps them back\n# onto its grid chunk by chunk (resampling below).\n")
+        bounds_note = "aggregation.CHINA_BOUNDS (the Albers case's grid); the inputs are warped onto it"
+    else:
+        inputs_note = ""
+        bounds_note = "aggregation.CHINA_BOUNDS: the inputs' grid, read directly"
     config = f"""\
 # Whole-run benchmark case, --scale {scale} (written by benchmarks/run_floor.py; paths relative to this file).
 # SYNTHETIC inputs: land cover and NEP of benchmarks/aggregation.py, a smooth sea flux, benchmark coefficients.
-name: benchmark-run-{scale}x
+{inputs_note}name: benchmark-{case_name(scale, inputs_crs).replace('_', '-')}
 
 grid:
   crs: "{CHINA_ALBERS}"   # China Albers
   resolution: {agg.resolution(scale)!r}
-  bounds: [{b[0]!r}, {b[1]!r}, {b[2]!r}, {b[3]!r}]   # aggregation.CHINA_BOUNDS: the inputs' grid, read directly
+  bounds: [{b[0]!r}, {b[1]!r}, {b[2]!r}, {b[3]!r}]   # {bounds_note}
   chunks: {CHUNKS}
 
 landcover:
   path: {_rel(p['landcover'], d)}
   scheme: {p['scheme'].name}
-  resampling: nearest
+  resampling: {resampling['landcover']}
   nodata: 0
 
 fluxes:
@@ -238,12 +394,12 @@ fluxes:
     path: {_rel(p['nep'], d)}
     units: g C m-2 yr-1
     sign: uptake_positive
-    resampling: nearest
+    resampling: {resampling['nep']}
   sea:
-    path: {p['sea'].name}
+    path: {_rel(p['sea'], d)}
     units: mol C m-2 yr-1
     sign: uptake_positive
-    resampling: nearest
+    resampling: {resampling['sea']}
 
 regions:
   path: {_rel(provinces, d)}
@@ -265,7 +421,8 @@ cache_dir: label-cache
 """
     _write_if_changed(p["config"], config)
 
-    # the run must read the inputs directly (same grid), as the read floor does: no warp
+    # Albers case: the run must read the inputs directly (same grid), as the read floor does: no warp.
+    # EPSG:4326 case: none of them is on the grid, so the run warps all three.
     from pipeline.align import grid_from_spec
     from pipeline.config import load_config
 
@@ -276,6 +433,8 @@ cache_dir: label-cache
         with rasterio.open(p[key]) as src:
             direct[key] = bool(src.crs == run_grid.crs and src.transform.almost_equals(run_grid.transform)
                                and (src.height, src.width) == run_grid.shape)
+    if inputs_crs:
+        out["alignment"] = alignment_check(p, run_grid)
     out.update(on_run_grid=direct, run_grid_shape=list(run_grid.shape),
                input_MiB={k: p[k].stat().st_size / 2**20 for k in ("landcover", "nep", "sea")})
     import pipeline.io.rasters as pr
@@ -289,11 +448,12 @@ cache_dir: label-cache
     return out
 
 
-def phase_read(scale: int, work: Path, **_) -> dict:
-    """The read floor: every input raster once, fully, block by block on its own blocks (one thread)."""
+def phase_read(scale: int, work: Path, inputs_crs: str | None = None, **_) -> dict:
+    """The read floor: every input raster once, fully, block by block on its own blocks (one thread);
+    with ``inputs_crs``, the EPSG:4326 files the run reads (and warps)."""
     import rasterio
 
-    p = case_paths(work, scale)
+    p = case_paths(work, scale, inputs_crs)
     t0 = time.perf_counter()
     nbytes, per = 0, {}
     for key in ("landcover", "nep", "sea"):
@@ -317,7 +477,7 @@ def cog_options(codec: str, zstd_level: int, categorical: bool) -> dict:
     return options
 
 
-def phase_write(scale: int, work: Path, codec: str, zstd_level: int, **_) -> dict:
+def phase_write(scale: int, work: Path, codec: str, zstd_level: int, inputs_crs: str | None = None, **_) -> dict:
     """The write floor: each output map of the warm run, held in memory, encoded as a COG once."""
     import gc
 
@@ -327,7 +487,7 @@ def phase_write(scale: int, work: Path, codec: str, zstd_level: int, **_) -> dic
 
     from pipeline.export import MAPS
 
-    p = case_paths(work, scale)
+    p = case_paths(work, scale, inputs_crs)
     dst_dir = p["floor"] / codec
     shutil.rmtree(dst_dir, ignore_errors=True)
     dst_dir.mkdir(parents=True)
@@ -363,7 +523,7 @@ def phase_write(scale: int, work: Path, codec: str, zstd_level: int, **_) -> dic
             "run_bytes": sum(m["run_bytes"] for m in maps.values())}
 
 
-def phase_profile(scale: int, work: Path, **_) -> dict:
+def phase_profile(scale: int, work: Path, inputs_crs: str | None = None, **_) -> dict:
     """A warm run in this process under dask's Profiler, with timers around the runner's steps and an
     RSS sampler (every 0.1 s): which steps take the time, and in which step the memory peaks."""
     import functools
@@ -375,7 +535,7 @@ def phase_profile(scale: int, work: Path, **_) -> dict:
 
     import pipeline.runner as runner
 
-    p = case_paths(work, scale)
+    p = case_paths(work, scale, inputs_crs)
     steps: dict[str, list] = {}  # name -> [(start, end), ...]
 
     def timed(name, func):
@@ -442,7 +602,7 @@ def child_main(args: argparse.Namespace) -> int:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB (Linux): the imports so far
     func = {"build": phase_build, "read": phase_read, "write": phase_write, "profile": phase_profile}[args.phase]
     out = func(scale=args.scale, work=args.work, provinces=args.provinces, offshore=args.offshore, codec=args.codec,
-               zstd_level=args.zstd_level)
+               zstd_level=args.zstd_level, inputs_crs=args.inputs_crs)
     out["rss_after_imports_MiB"] = before / 1024
     Path(args.result_file).write_text(json.dumps(out))
     return 0
@@ -485,6 +645,8 @@ def run_child(args: argparse.Namespace, phase: str, codec: str = "deflate") -> d
     cmd = [sys.executable, str(Path(__file__).resolve()), "--scale", str(args.scale), "--work", str(args.work),
            "--provinces", str(args.provinces), "--offshore", str(args.offshore), "--phase", phase, "--codec", codec,
            "--zstd-level", str(args.zstd_level), "--result-file", str(result_file)]
+    if args.inputs_crs:
+        cmd += ["--inputs-crs", args.inputs_crs]
     meas = _wait(cmd, f"phase {phase!r}")
     out = json.loads(result_file.read_text())
     result_file.unlink()
@@ -529,7 +691,7 @@ def carbon_sink() -> list[str]:
 
 def run_pipeline(args: argparse.Namespace, out_dir: Path) -> dict:
     """``carbon-sink run CONFIG --out OUT --overwrite --quiet`` in a fresh process."""
-    p = case_paths(args.work, args.scale)
+    p = case_paths(args.work, args.scale, args.inputs_crs)
     cmd = carbon_sink() + ["run", str(p["config"]), "--out", str(out_dir), "--overwrite", "--quiet"]
     meas = _wait(cmd, "carbon-sink run")
     manifest = json.loads((out_dir / "manifest.json").read_text())
@@ -597,6 +759,48 @@ def pipeline_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def compare_albers(p: dict) -> list[str]:
+    """Informational lines: the warm run's realm totals (tables/balance.csv) and provincial sink_total
+    (tables/budgets.csv) against the Albers case's warm run (``run_<scale>x/out-warm``), if it exists.
+    The inputs were warped twice (Albers -> EPSG:4326 -> Albers), so they differ by resampling only:
+    a shifted or flipped alignment would show as large differences."""
+    import csv
+
+    ref = p["albers_dir"] / "out-warm" / "tables"
+    got = p["out_warm"] / "tables"
+    if not (ref / "balance.csv").exists():
+        return [f"alignment vs the Albers case: no {ref.relative_to(ROOT)} (run the Albers case first) -> not compared"]
+
+    def balance(d):
+        with open(d / "balance.csv", newline="") as f:
+            return {r["item"]: float(r["value"]) for r in csv.DictReader(f) if r["item"].startswith("sink_") and r["value"]}
+
+    def budgets(d):
+        with open(d / "budgets.csv", newline="") as f:
+            return {r["region_id"]: (r["region"], float(r["sink_total_MtCO2"])) for r in csv.DictReader(f)}
+
+    a, b = balance(ref), balance(got)
+    parts = [f"{k.removeprefix('sink_')} {b[k]:,.2f} vs {a[k]:,.2f} Mt CO2 yr-1 ({b[k] / a[k] - 1:+.3%})"
+             for k in a if k in b and a[k]]
+    ra, rb = budgets(ref), budgets(got)
+    rel = sorted(((abs(rb[k][1] / v - 1), k) for k, (_, v) in ra.items() if k in rb and abs(v) > 0.1), reverse=True)
+    lines = ["totals vs the Albers case (warm runs, same grid; the EPSG:4326 inputs are the Albers ones warped "
+             "there and back, so only resampling differs; not checked): " + "; ".join(parts)
+             + ". The terrestrial sink takes the NEP raster on classes 1-5 and 8 only, and that SYNTHETIC raster is "
+             "class-structured, its highest values on classes 10 (sea, 220 g), 7 (150) and 6 (90), which take no NEP: "
+             "each resampling (the untimed warp to EPSG:4326 and the run's back onto the grid) moves NEP across class "
+             "boundaries into the NEP classes, so the terrestrial total rises (+2.4 % at --scale 1, almost all on "
+             "pixels at class boundaries; +2.0 % even with nearest for every input): a property of these inputs, "
+             "not of the pipeline (see benchmarks/README.md)"]
+    if rel:
+        worst = rel[0][1]
+        med = rel[len(rel) // 2][0]
+        lines.append(f"totals vs the Albers case, sink_total per region ({len(rel)} regions with |sink| > 0.1 Mt): "
+                     f"median |relative difference| {med:.3%}, largest {rel[0][0]:.3%} ({ra[worst][0]}: "
+                     f"{rb[worst][1]:,.3f} vs {ra[worst][1]:,.3f} Mt CO2 yr-1)")
+    return lines
+
+
 def _mib(nbytes: float) -> str:
     return f"{nbytes / 2**20:,.1f}"
 
@@ -604,15 +808,18 @@ def _mib(nbytes: float) -> str:
 def report(args, shape, build, read, cold, warm, writes, prof, digests, checks) -> str:
     ny, nx = shape
     v = build["versions"]
+    geo = build.get("geographic")
     deflate = writes["deflate"]
     zstd = writes.get("zstd")
     floor_rw = read["seconds"] + deflate["seconds"]
     cmd = f"`.venv/bin/python benchmarks/run_floor.py --scale {args.scale}" + (
+        f" --inputs-crs {args.inputs_crs}" if args.inputs_crs else "") + (
         f" --commit {args.commit}" if args.commit else "") + (
         f" --zstd-level {args.zstd_level}" if args.zstd_level != 9 else "") + "`"
     lines = [
         f"# Whole run vs I/O floor, --scale {args.scale} ({agg.resolution(args.scale):g} m, {nx:,} x {ny:,} px "
-        f"= {nx * ny / 1e6:.1f} Mpx)",
+        f"= {nx * ny / 1e6:.1f} Mpx)" + (f", inputs in {args.inputs_crs} at {geo['resolution_deg']:g} degree, warped "
+                                        "by the run" if geo else ""),
         "",
         f"- Date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; commit {git_state()}; "
         f"pipeline/*.py digest {digests[0]}" + (f" before, {digests[1]} after (CHANGED during the benchmark)"
@@ -620,8 +827,20 @@ def report(args, shape, build, read, cold, warm, writes, prof, digests, checks) 
         f"- Machine: {agg.machine()}",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Command: {cmd}; pipeline imported from `{Path(build['pipeline_file']).parent}`",
-        f"- Case: `{case_paths(args.work, args.scale)['config'].relative_to(ROOT)}`. Inputs on the run's grid, "
-        f"read directly (no warp): {all(build['on_run_grid'].values())}; land cover uint8 + NEP float32 "
+        f"- Case: `{case_paths(args.work, args.scale, args.inputs_crs)['config'].relative_to(ROOT)}`. Inputs on the "
+        f"run's grid, read directly (no warp): {all(build['on_run_grid'].values())}" + (
+            f" (on the grid: {', '.join(k for k, v in build['on_run_grid'].items() if v) or 'none'}): the inputs are "
+            f"in {geo['crs']} at {geo['resolution_deg']:g} degree ({geo['shape'][1]:,} x {geo['shape'][0]:,} px = "
+            f"{geo['shape'][0] * geo['shape'][1] / 1e6:.1f} Mpx, lon {geo['bounds'][0]:g}..{geo['bounds'][2]:g}, "
+            f"lat {geo['bounds'][1]:g}..{geo['bounds'][3]:g}: aggregation.CHINA_BOUNDS in lon/lat + {GEO_MARGIN:g} "
+            "degree, snapped to whole degrees), so the run warps each of them onto its China Albers grid, chunk by "
+            "chunk (GDAL WarpedVRT in pipeline.io.rasters.open_on_grid; config `resampling:` "
+            + ", ".join(f"{k} {m}" for k, m in geo["run_resampling"].items()) + "). They were warped once from the "
+            f"Albers inputs of `{case_paths(args.work, args.scale)['dir'].relative_to(ROOT)}` (GDAL, "
+            + ", ".join(f"{k} {m}" for k, m in geo["generation_resampling"].items())
+            + "; untimed setup, " + (f"{geo['generated_s']:.1f} s this time" if geo["generated_s"] is not None
+                                     else "reused this time") + "); (a) reads these EPSG:4326 files"
+            if geo else "") + "; land cover uint8 + NEP float32 "
         f"(benchmarks/aggregation.py) + sea flux float32 (smooth, SYNTHETIC), tiles {CHUNKS}, DEFLATE: "
         f"{read['file_MiB']:,.0f} MiB on disk, {read['decoded_MiB']:,.0f} MiB decoded. Regions: 34 coarse provinces + "
         f"offshore zones of {build['n_zones']} coastal provinces "
@@ -776,15 +995,21 @@ def parent_main(args: argparse.Namespace) -> int:
         os.environ[CODE_ENV] = str(code)
         print(f"measuring pipeline/ of commit {sha[:12]} ({code})", flush=True)
     shape = agg.grid_shape(args.scale)
-    p = case_paths(args.work, args.scale)
+    p = case_paths(args.work, args.scale, args.inputs_crs)
     print(f"run floor benchmark --scale {args.scale}: {agg.resolution(args.scale):g} m, {shape[1]:,} x {shape[0]:,} px, "
-          f"case {p['dir']}", flush=True)
+          + (f"inputs in {args.inputs_crs} at {geo_resolution(args.scale):g} degree (warped by the run), "
+             if args.inputs_crs else "") + f"case {p['dir']}", flush=True)
     digest0 = pipeline_digest()
     build = run_child(args, "build")
     gen = build["inputs"]
     print("  inputs: " + (f"generated in {gen['seconds']:.1f} s" if gen["generated"] else "exist, reused")
           + (f"; sea flux generated in {build['sea_generated_s']:.1f} s" if "sea_generated_s" in build else "")
-          + f"; overlap rule {build['overlap_rule']}; on the run grid: {build['on_run_grid']}", flush=True)
+          + (("; EPSG:4326 inputs " + (f"warped in {g['generated_s']:.1f} s" if g["generated_s"] is not None
+                                       else "exist, reused") + f" ({g['shape'][1]:,} x {g['shape'][0]:,} px)")
+             if (g := build.get("geographic")) else "")
+          + f"; overlap rule {build['overlap_rule']}; on the run grid: {build['on_run_grid']}"
+          + (f"; alignment: best offset {a['best_offset']}, {a['match_share']['+0,+0']:.2%} equal at (0, 0)"
+             if (a := build.get("alignment")) else ""), flush=True)
 
     def cold_run():
         shutil.rmtree(p["cache"], ignore_errors=True)
@@ -844,12 +1069,23 @@ def parent_main(args: argparse.Namespace) -> int:
     if digests[0] != digests[1]:
         checks.append("WARNING: pipeline/*.py changed during the benchmark: the phases may have measured different "
                       "code")
+    if args.inputs_crs:
+        al = build["alignment"]
+        good = al["best_offset"] == "+0,+0"
+        ok &= good
+        share = al["match_share"]
+        near = max(v for k, v in share.items() if k != "+0,+0")
+        checks.append(f"alignment: the EPSG:4326 land cover warped by the run's open_on_grid (nearest) equals the "
+                      f"Albers land cover it came from on {share['+0,+0']:.2%} of the pixels at offset (0, 0), at "
+                      f"most {near:.2%} at the 8 offsets of 1 px (row, col): best {al['best_offset']} -> "
+                      f"{'OK' if good else 'FAIL (the warp is shifted)'} (untimed, {al['seconds']:.1f} s)")
+        checks += compare_albers(p)
 
     text = report(args, shape, build, read, cold, warm, writes, prof, digests, checks)
     print()
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"run_{args.scale}x.md"
+    out = args.results / f"{case_name(args.scale, args.inputs_crs)}.md"
     out.write_text(text)
     print(f"written {out}")
     return 0 if ok else 1
@@ -878,6 +1114,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-wait", type=float, default=300.0,
                    help="before each phase, wait up to this many seconds for the machine to be quiet "
                         "(default: %(default)s)")
+    p.add_argument("--inputs-crs", choices=INPUTS_CRS, metavar="EPSG:4326",
+                   help="the alignment case: put the three input rasters in EPSG:4326 at "
+                        f"{GEO_BASE_RESOLUTION:g} / sqrt(scale) degree (warped once, untimed, from the Albers "
+                        "inputs into --work/run_<scale>x_4326/), so the run, still on the China Albers grid, warps "
+                        "them on the fly (land cover nearest, NEP average, sea flux bilinear); results in "
+                        "run_<scale>x_4326.md. Default: the inputs on the run's grid, read directly")
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="skip (d), the profiled warm run (where compute and export spend their time)")
     p.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
