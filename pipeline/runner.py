@@ -205,6 +205,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
             with _read_errors(), rasterio.Env(GDAL_CACHEMAX=PASS_CACHE_MB):  # process-wide, see PASS_CACHE_MB
                 sums_np, counts_np, qa, pixel_total = _stream(grid, outputs, stages, sums, categorical, qa_lazy,
                                                               pixel_total, workers, progress)
+                qa = fused.named(qa)
         finally:
             for ds in stages.values():
                 ds.close()
@@ -596,7 +597,7 @@ def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa
                 acc_counts[k] = acc_counts[k] + v if k in acc_counts else v
             for k, v in s_qa.items():
                 how = qa_lazy[k][1]
-                acc_qa[k] = v if k not in acc_qa else (acc_qa[k] + v if how == "sum" else max(acc_qa[k], v))
+                acc_qa[k] = v if k not in acc_qa else (acc_qa[k] + v if how == "sum" else np.maximum(acc_qa[k], v))
             acc_total += float(s_total)
             if progress:
                 done = (n + 1) / len(plan)

@@ -16,7 +16,7 @@ exactly 0 there, so the totals are the pixel's own realm's values: no sum over r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dask
 import dask.array as da
@@ -133,7 +133,7 @@ def _pass_block(eco, area, *arrays, static, n_flux, given):
                 static["use_lut"], n_flux, static["f_realm"], static["f_factor"], static["has_nd"],
                 fl[0], nds[0], fl[1], nds[1], fl[2], nds[2], fl[3], nds[3], g[0], g[1], dens, maps, counts, floats)
     out = np.empty((1, 1), dtype=object)
-    out[0, 0] = (dens, maps, counts, floats)
+    out[0, 0] = (dens, maps, counts, floats[:MAX_FLUXES], floats[MAX_FLUXES:])
     return out
 
 
@@ -145,11 +145,18 @@ def _qa_part(o, which: int):
     return o[0, 0][which][None, None, :]
 
 
+def _total_part(o):
+    return o[0, 0][4].reshape(1, 1)
+
+
 @dataclass
 class SinkPass:
     """What the run's pass takes from the sinks, lazily: gross removal and emission totals over the
     realms [g C m-2 yr-1], the net maps (float32, ``sink_total`` and ``sink_<realm short>``), the sum of
-    net x area over the pixels as per-block partials [g C yr-1], and QA partials (array, how)."""
+    net x area over the pixels as per-block partials [g C yr-1], and QA partials (array, how).
+
+    A QA array may have a third axis holding several numbers (one reduction for all of them instead
+    of one each); ``qa_names`` then maps each QA name to (QA key, index): see :meth:`named`."""
 
     removal: xr.DataArray
     emission: xr.DataArray
@@ -157,6 +164,13 @@ class SinkPass:
     pixel_total: da.Array
     qa: dict[str, tuple[da.Array, str]]
     fused: bool
+    qa_names: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def named(self, reduced: dict) -> dict:
+        """The reduced QA values by name: scalars as they are, vectors split by ``qa_names``."""
+        out = {k: v for k, v in reduced.items() if k not in {key for key, _ in self.qa_names.values()}}
+        out.update({name: reduced[key][i] for name, (key, i) in self.qa_names.items()})
+        return out
 
 
 def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sinks: dict[str, RealmSink],
@@ -230,18 +244,21 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
         return blocks.map_blocks(_qa_part, which=which, new_axis=2, chunks=((1,) * nby, (1,) * nbx, (n,)),
                                  dtype=dtype, meta=np.empty((0, 0, 0), dtype), name=f"sink-qa-{which}-{token}")
 
-    counts, floats = partials(2, N_COUNTS, np.int64), partials(3, N_FLOATS, np.float64)
-    qa |= {"nodata_px": (counts[:, :, 0], "sum"), "unknown_px": (counts[:, :, 1], "sum")}
+    qa["sink_counts"] = (partials(2, N_COUNTS, np.int64), "sum")
+    qa["sink_flux_max"] = (partials(3, MAX_FLUXES, np.float64), "max")
+    names = {"nodata_px": ("sink_counts", 0), "unknown_px": ("sink_counts", 1)}
     for r, realm in enumerate(realms):
         if mode[r] == FLUX:
-            qa[f"flux_missing_px:{realm}"] = (counts[:, :, 2 + len(realms) + r], "sum")
-            qa[f"flux_used_px:{realm}"] = (counts[:, :, 2 + r], "sum")
+            names[f"flux_missing_px:{realm}"] = ("sink_counts", 2 + len(realms) + r)
+            names[f"flux_used_px:{realm}"] = ("sink_counts", 2 + r)
     for s, key in enumerate(qa_keys):
-        qa[key] = (floats[:, :, s], "max")
+        names[key] = ("sink_flux_max", s)
     maps = {"sink_total": plane(1, 0, np.float32)}
     for r, short in enumerate(REALMS.values()):
         maps[f"sink_{short}"] = plane(1, 1 + r, np.float32)
-    return SinkPass(plane(0, 0, np.float64), plane(0, 1, np.float64), maps, floats[:, :, MAX_FLUXES], qa, True)
+    total = blocks.map_blocks(_total_part, chunks=((1,) * nby, (1,) * nbx), dtype=np.float64,
+                              meta=np.empty((0, 0), np.float64), name=f"sink-total-{token}")
+    return SinkPass(plane(0, 0, np.float64), plane(0, 1, np.float64), maps, total, qa, True, names)
 
 
 def _reference_pass(eco, area, scheme, sinks) -> SinkPass:
