@@ -93,18 +93,29 @@ def test_fused_pass_equals_the_xarray_chain_bit_for_bit(tables, realms):
     _compare(sink_pass(eco, area, scheme, coeffs, sinks, fluxes), _reference_pass(eco, area, scheme, sinks))
 
 
-def test_fused_pass_takes_a_stock_change_realm_as_given(tables):
+@pytest.mark.parametrize("ocean", [{"method": "flux", "flux": "sea"}, {"method": "coefficient"}])
+def test_fused_pass_equals_the_xarray_chain_for_stock_change(tables, ocean):
+    """Stock difference between two epochs (nodata and unknown at either, realm crossings both ways)."""
     cfg, scheme, coeffs = tables
     eco, area, fluxes = _random_case(scheme)
     earlier = _arr(np.roll(eco.values, 3, axis=1))
     densities = np.linspace(0, 20000, len(scheme.ecosystems))
     spec = cfg.sinks.model_copy(update={"terrestrial": RealmSpec.model_construct(method="stock_change"),
-                                        "ocean": RealmSpec(method="flux", flux="sea")})
+                                        "ocean": RealmSpec(**ocean)})
     sinks = compute_sinks(eco, scheme, coeffs, spec, fluxes,
                           {"earlier": earlier, "densities": densities, "years": (2010, 2020)})
     fused = sink_pass(eco, area, scheme, coeffs, sinks, fluxes)
     _compare(fused, _reference_pass(eco, area, scheme, sinks))
-    assert "stock_change_changed_px" in fused.qa
+    qa = _qa_values(fused)
+    # the counts by hand from the two arrays
+    e2, e1 = eco.values, earlier.values
+    land_of = np.array([r == "terrestrial" for r in scheme.ecosystem_realm])
+    land2 = (e2 >= 0) & land_of[np.clip(e2, 0, None)]
+    land1 = (e1 >= 0) & land_of[np.clip(e1, 0, None)]
+    assert qa["stock_change_terrestrial_px"] == land2.sum() > 0
+    assert qa["stock_change_earlier_nodata_px"] == (land2 & (e1 < 0)).sum() > 0
+    assert qa["stock_change_changed_px"] == (land2 & land1 & (e1 != e2)).sum() > 0
+    assert qa["stock_change_realm_crossing_px"] == ((e2 >= 0) & (e1 >= 0) & (land2 != land1)).sum() > 0
 
 
 def test_more_fluxes_than_the_compiled_pass_takes_use_the_xarray_chain(tables):

@@ -29,7 +29,17 @@ class RealmSink:
     emission: xr.DataArray
     source: str
     qa: dict[str, tuple[da.Array, str]] = field(default_factory=dict)  # per-block partials and how they combine
-    plan: "FluxPlan | None" = None  # method flux: which rasters on which ecosystems (read by sinks.fused)
+    plan: "FluxPlan | StockPlan | None" = None  # what the method applies where (read by sinks.fused)
+
+
+@dataclass(frozen=True)
+class StockPlan:
+    """The stock-difference method's inputs: the earlier epoch's ecosystem index, the carbon stock
+    density per ecosystem index [g C m-2] and the years between the epochs."""
+
+    earlier: xr.DataArray
+    densities: np.ndarray
+    years: float
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,14 @@ from ._methods import RealmSink, flux_factor, flux_nodata
 
 #: Flux rasters (realm x entry) one compiled pass reads; a run with more takes the xarray chain.
 MAX_FLUXES = 4
-#: How a realm's removal and emission are found per pixel.
-COEFFICIENT, FLUX, GIVEN = 0, 1, 2
-#: Integer QA counts per block: nodata px, unknown px, then per realm flux-used px, flux-missing px.
-N_COUNTS = 2 + 2 * len(REALMS)
+#: How a realm's removal and emission are found per pixel: coefficients, flux rasters, or the stock
+#: difference between two land-cover epochs.
+COEFFICIENT, FLUX, STOCK = 0, 1, 2
+#: Integer QA counts per block: nodata px, unknown px, per realm flux-used px, per realm flux-missing
+#: px, then the stock-change counts (STOCK_QA, in this order).
+STOCK_QA = ("stock_change_terrestrial_px", "stock_change_earlier_nodata_px", "stock_change_changed_px",
+            "stock_change_realm_crossing_px")
+N_COUNTS = 2 + 2 * len(REALMS) + len(STOCK_QA)
 #: Float QA per block: max |flux| per flux slot, then the sum of net x area over the pixels.
 N_FLOATS = MAX_FLUXES + 1
 _NAN32 = np.float32(np.nan)
@@ -50,11 +54,13 @@ def _flux_value(x, nd, has_nd, factor):  # pragma: no cover (compiled)
 
 @numba.njit(cache=True, nogil=True)
 def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_realm, f_factor, has_nd,
-                f0, nd0, f1, nd1, f2, nd2, f3, nd3, g_rem, g_em, dens, maps, counts, floats):  # pragma: no cover
+                f0, nd0, f1, nd1, f2, nd2, f3, nd3, stock, earlier, s_dens, s_dt,
+                dens, maps, counts, floats):  # pragma: no cover
     """Fill ``dens`` (removal, emission), ``maps`` (net total, then per realm) and the QA partials
     ``counts`` / ``floats`` for one block. See :func:`sink_pass` for the rules."""
     ny, nx = eco.shape
     n_realm = mode.shape[0]
+    sq = 2 + 2 * n_realm  # first stock-change count
     for i in range(ny):
         for j in range(nx):
             e = eco[i, j]
@@ -72,10 +78,24 @@ def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_real
             m = mode[r]
             rem = rem_lut[r, e]
             em = em_lut[r, e]
-            if m == GIVEN:
-                rem = g_rem[i, j]
-                em = g_em[i, j]
-            elif m == FLUX and use_lut[r, e]:
+            if stock >= 0:  # the stock-change rules of sinks.terrestrial.stock_change, realm ``stock``
+                e1 = earlier[i, j]
+                land = r == stock
+                land_before = e1 >= 0 and realm_lut[e1] == stock
+                if e1 >= 0 and land != land_before:
+                    counts[sq + 3] += 1  # crosses the realm boundary: no stock change
+                if land:
+                    counts[sq] += 1
+                    if e1 < 0:
+                        counts[sq + 1] += 1
+                    dc = 0.0
+                    if land_before:
+                        dc = (s_dens[e] - s_dens[e1]) / s_dt
+                        if e1 != e:
+                            counts[sq + 2] += 1
+                    rem = max(dc, 0.0) + 0.0  # + 0.0: -0.0 becomes 0.0, as in the reference's sum over realms
+                    em = max(-dc, 0.0) + 0.0
+            if m == FLUX and use_lut[r, e]:
                 counts[2 + r] += 1
                 ok = True
                 value = 0.0
@@ -115,12 +135,12 @@ def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_real
                 floats[MAX_FLUXES] += t
 
 
-def _pass_block(eco, area, *arrays, static, n_flux, given):
+def _pass_block(eco, area, *arrays, static, n_flux):
     """The compiled pass over one block; returns a (1, 1) object array holding
     (dens (2, y, x) float64, maps (1 + realms, y, x) float32, counts, floats)."""
     ny, nx = eco.shape
     fl = list(arrays[:n_flux])
-    g = list(arrays[n_flux:]) if given else [area, area]  # unused slots: any 2-D float array
+    earlier = arrays[n_flux] if static["stock"] >= 0 else eco  # unused slot: any int16 2-D array
     nds = list(static["nodata"])
     while len(fl) < MAX_FLUXES:
         fl.append(area)
@@ -131,7 +151,8 @@ def _pass_block(eco, area, *arrays, static, n_flux, given):
     floats = np.zeros(N_FLOATS, dtype=np.float64)
     _sink_block(eco, area, static["realm_lut"], static["mode"], static["rem_lut"], static["em_lut"],
                 static["use_lut"], n_flux, static["f_realm"], static["f_factor"], static["has_nd"],
-                fl[0], nds[0], fl[1], nds[1], fl[2], nds[2], fl[3], nds[3], g[0], g[1], dens, maps, counts, floats)
+                fl[0], nds[0], fl[1], nds[1], fl[2], nds[2], fl[3], nds[3], static["stock"], earlier,
+                static["s_dens"], static["s_dt"], dens, maps, counts, floats)
     out = np.empty((1, 1), dtype=object)
     out[0, 0] = (dens, maps, counts, floats[:MAX_FLUXES], floats[MAX_FLUXES:])
     return out
@@ -184,7 +205,9 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
     rasters (each times its unit and sign factor) on its chosen ecosystems, counting the pixels used
     and those where a raster has no data (which get 0); its other ecosystems read their
     coefficients; the gross removal is max(value, 0), the emission max(-value, 0). A stock-change
-    realm's removal and emission are given (the reference arrays). net = removal - emission.
+    realm takes dC = (D[e2] - D[e1]) / (t2 - t1) where the pixel is in the realm at both epochs (0
+    elsewhere), counting its QA numbers (see :func:`pipeline.sinks.terrestrial.stock_change`); a
+    realm of any other method makes the whole pass the reference chain. net = removal - emission.
     """
     n_flux_slots = sum(len(s.plan.names) for s in sinks.values() if s.method == "flux")
     if n_flux_slots > MAX_FLUXES:
@@ -195,8 +218,9 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
     rem_lut = np.zeros((len(realms), n_eco))
     em_lut = np.zeros((len(realms), n_eco))
     use_lut = np.zeros((len(realms), n_eco), dtype=np.bool_)
-    f_arrays, f_realm, f_factor, nodata, has_nd, qa_keys, given = [], [], [], [], [], [], []
+    f_arrays, f_realm, f_factor, nodata, has_nd, qa_keys = [], [], [], [], [], []
     qa = {}
+    stock, earlier, s_dens, s_dt = -1, [], np.zeros(n_eco), 1.0
     for r, realm in enumerate(realms):
         s = sinks[realm]
         if s.method == "coefficient":
@@ -215,23 +239,22 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
                 has_nd.append(nd is not None)
                 nodata.append(np.asarray(nd if nd is not None else 0, dtype=flux.dtype)[()])  # compared in its dtype
                 qa_keys.append(f"flux_max_abs:{realm}:{name}")
-        else:  # stock change (or any method defined only by its arrays): its removal and emission as given
-            mode[r] = GIVEN
-            given = [s.removal.data, s.emission.data]
-            qa.update(s.qa)
-    if mode.tolist().count(GIVEN) > 1:
-        return _reference_pass(eco, area, scheme, sinks)
+        elif s.method == "stock_change" and stock < 0:
+            mode[r], stock = STOCK, r
+            earlier, s_dens, s_dt = [s.plan.earlier.data], np.asarray(s.plan.densities, dtype=np.float64), s.plan.years
+        else:  # a method the compiled pass does not know: the reference chain
+            return _reference_pass(eco, area, scheme, sinks)
     static = {"realm_lut": np.array([realms.index(r) for r in scheme.ecosystem_realm], dtype=np.int64),
               "mode": mode, "rem_lut": rem_lut, "em_lut": em_lut, "use_lut": use_lut,
               "f_realm": np.array(f_realm + [-1] * (MAX_FLUXES - len(f_realm)), dtype=np.int64),
               "f_factor": np.array(f_factor + [0.0] * (MAX_FLUXES - len(f_factor))),
               "has_nd": np.array(has_nd + [False] * (MAX_FLUXES - len(has_nd)), dtype=np.bool_),
-              "nodata": nodata}
+              "nodata": nodata, "stock": stock, "s_dens": s_dens, "s_dt": float(s_dt)}
     chunks = eco.data.chunks
-    arrays = [a.rechunk(chunks) for a in [eco.data, area.data] + f_arrays + given]
+    arrays = [a.rechunk(chunks) for a in [eco.data, area.data] + f_arrays + earlier]
     nby, nbx = arrays[0].numblocks
     token = dask.base.tokenize(*arrays, {k: v for k, v in static.items() if k != "nodata"}, [str(v) for v in nodata])
-    blocks = da.map_blocks(_pass_block, *arrays, static=static, n_flux=len(f_arrays), given=bool(given),
+    blocks = da.map_blocks(_pass_block, *arrays, static=static, n_flux=len(f_arrays),
                            chunks=((1,) * nby, (1,) * nbx), dtype=object, meta=np.empty((0, 0), dtype=object),
                            name=f"sink-pass-{token}")
 
@@ -245,7 +268,8 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
                                  dtype=dtype, meta=np.empty((0, 0, 0), dtype), name=f"sink-qa-{which}-{token}")
 
     qa["sink_counts"] = (partials(2, N_COUNTS, np.int64), "sum")
-    qa["sink_flux_max"] = (partials(3, MAX_FLUXES, np.float64), "max")
+    if qa_keys:
+        qa["sink_flux_max"] = (partials(3, MAX_FLUXES, np.float64), "max")
     names = {"nodata_px": ("sink_counts", 0), "unknown_px": ("sink_counts", 1)}
     for r, realm in enumerate(realms):
         if mode[r] == FLUX:
@@ -253,6 +277,8 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
             names[f"flux_used_px:{realm}"] = ("sink_counts", 2 + r)
     for s, key in enumerate(qa_keys):
         names[key] = ("sink_flux_max", s)
+    if stock >= 0:
+        names |= {key: ("sink_counts", 2 + 2 * len(realms) + k) for k, key in enumerate(STOCK_QA)}
     maps = {"sink_total": plane(1, 0, np.float32)}
     for r, short in enumerate(REALMS.values()):
         maps[f"sink_{short}"] = plane(1, 1 + r, np.float32)

@@ -8,7 +8,7 @@ import xarray as xr
 
 from ..tables import Scheme
 from ..streaming import block_partials
-from ._methods import RealmSink, compute_realm, in_realm
+from ._methods import RealmSink, StockPlan, compute_realm, in_realm
 
 #: Ecosystems a terrestrial flux raster (NEP, NBP, SLAND) applies to by default. Built-up land,
 #: barren land and ice keep their coefficients (zero by default): a coarse model grid spreads
@@ -59,7 +59,7 @@ def stock_change(eco: xr.DataArray, earlier: xr.DataArray, scheme: Scheme, densi
           "stock_change_realm_crossing_px": crossing, "stock_change_terrestrial_px": land}
     qa = {k: (block_partials(v.data, "sum"), "sum") for k, v in qa.items()}
     return RealmSink("terrestrial", "stock_change", dc.clip(min=0), (-dc).clip(min=0),
-                     f"stock difference {t1}-{t2} on land-cover change", qa)
+                     f"stock difference {t1}-{t2} on land-cover change", qa, StockPlan(earlier, dens[:-2], dt))
 
 
 
