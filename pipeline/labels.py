@@ -29,9 +29,17 @@ UNALLOCATED = "unallocated"
 #: Coverage this close to 1 counts as whole (exactextract's interior cells are exactly 1).
 _WHOLE = 1.0 - 1e-12
 #: Bump when the label format or algorithm changes, so old caches are not reused.
-LABELS_VERSION = "3"
-#: Rows of pixels labelled per exactextract call (bounds the memory of the build).
+LABELS_VERSION = "4"
+#: Pixels labelled per exactextract call, about (bounds the memory of the build: exactextract's cell
+#: lists and their sorting take about 100 bytes per pixel, 0.4 GB per strip), in whole rows ...
+STRIP_PIXELS = 4 * 2**20
+#: ... but at most this many rows.
 STRIP_ROWS = 1024
+
+
+def strip_rows(width: int) -> int:
+    """Rows per exactextract call on a grid ``width`` pixels wide."""
+    return int(max(1, min(STRIP_ROWS, STRIP_PIXELS // max(width, 1))))
 #: Overlaps smaller than this fraction of the smaller polygon are numerical slivers, not errors.
 SLIVER = 1e-6
 
@@ -203,8 +211,9 @@ def _label_strips(polys, grid, writer):
     tree = shapely.STRtree(geoms)
     x0, _, x1, y_top = grid.bounds
     res_y = grid.resolution[1]
-    for r0 in range(0, ny, STRIP_ROWS):
-        r1 = min(r0 + STRIP_ROWS, ny)
+    rows = strip_rows(nx)
+    for r0 in range(0, ny, rows):
+        r1 = min(r0 + rows, ny)
         top, bottom = y_top - r0 * res_y, y_top - r1 * res_y
         whole = np.full((r1 - r0, nx), n, dtype=np.int32)
         hits = np.sort(tree.query(shapely.box(x0, bottom, x1, top), predicate="intersects"))
