@@ -10,6 +10,8 @@ last index is *unallocated*, -1 marks shared pixels). Shared pixels are listed w
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +151,40 @@ def resolve_overlaps(polys: gpd.GeoDataFrame, rule: str | None, what: str = "reg
     polys = polys.copy()
     polys["geometry"] = out
     return polys, [(a, b, km2) for a, b, km2, *_ in found]
+
+
+def resolve_overlaps_cached(polys: gpd.GeoDataFrame, rule: str | None, what: str,
+                            cache_dir: Path | None) -> tuple[gpd.GeoDataFrame, list]:
+    """:func:`resolve_overlaps`, its result kept in ``cache_dir`` (``overlaps-<key>.npz``, keyed by the
+    polygons, their CRS and the rule) so that a run on cached labels does not overlay the polygons
+    again. Errors (overlaps without a rule) are never cached; an unwritable cache only costs time."""
+    if cache_dir is None:
+        return resolve_overlaps(polys, rule, what)
+    h = hashlib.sha256(f"overlaps {LABELS_VERSION} {rule}".encode())
+    h.update(polys.crs.to_wkt().encode() if polys.crs is not None else b"")
+    for rid, geom in zip(polys["region_id"], polys.geometry.values):
+        h.update(str(rid).encode() + b"\0" + shapely.to_wkb(geom, hex=False, output_dimension=2))
+    path = Path(cache_dir) / f"overlaps-{h.hexdigest()[:16]}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            blob, ends, found = z["wkb"].tobytes(), z["ends"], json.loads(str(z["overlaps"]))
+        starts = np.concatenate([[0], ends[:-1]])
+        out = polys.copy()
+        out["geometry"] = shapely.from_wkb([blob[a:b] for a, b in zip(starts, ends)])
+        return out, [tuple(f) for f in found]
+    except (OSError, KeyError, ValueError):
+        pass
+    out, found = resolve_overlaps(polys, rule, what)
+    wkb = [shapely.to_wkb(g, hex=False) for g in out.geometry.values]
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}-{os.getpid()}.npz")
+        np.savez(tmp, wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), ends=np.cumsum([len(w) for w in wkb]),
+                 overlaps=np.array(json.dumps([list(f) for f in found])))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return out, found
 
 
 def cache_key(polys: gpd.GeoDataFrame, grid: AnalysisGrid) -> str:

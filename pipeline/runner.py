@@ -37,7 +37,7 @@ from .io.rasters import PASS_CACHE_MB, open_stage, to_cog, write_rows
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
-from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps
+from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps_cached
 from .load import load, match_regions
 from .report import write_report
 from .report_html import write_html_report
@@ -316,15 +316,15 @@ def _label_sets(inputs, cfg: RunConfig, grid) -> tuple[dict, list]:
     cache = cfg.label_cache_dir()
     regions = inputs.regions
     polys = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
-    polys, overlaps = resolve_overlaps(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path))
+    polys, overlaps = resolve_overlaps_cached(polys.to_crs(grid.crs), cfg.regions.overlap, str(cfg.regions.path), cache)
     sets = {"regions": region_labels(polys, grid, cache)}
     if inputs.subregions or (cfg.regions.offshore is None and cfg.regions.offshore_km is not None):
         land = regions[["region_id", "geometry"]].to_crs(grid.crs)
-        land, _ = resolve_overlaps(land, cfg.regions.overlap, str(cfg.regions.path))
+        land, _ = resolve_overlaps_cached(land, cfg.regions.overlap, str(cfg.regions.path), cache)
         sets["regions_land"] = region_labels(land, grid, cache)
     for spec in cfg.regions.subregions:
         sub = inputs.subregions[spec.name][["region_id", "geometry"]].to_crs(grid.crs)
-        sub, more = resolve_overlaps(sub, cfg.regions.overlap, str(spec.path))
+        sub, more = resolve_overlaps_cached(sub, cfg.regions.overlap, str(spec.path), cache)
         overlaps += more
         sets[f"sub:{spec.name}"] = region_labels(sub, grid, cache)
     return sets, overlaps

@@ -89,6 +89,31 @@ def test_overlaps__rules(tmp_path, rule, expected):
     np.testing.assert_allclose(_pixel_area_km2(labels, 2)[:2], expected, rtol=1e-12)
 
 
+def test_overlaps__cached_result_is_the_computed_one(tmp_path, monkeypatch):
+    """The cached overlay gives the same geometries (WKB) and pairs as computing it, is not recomputed,
+    is keyed by the rule, and an overlap error is never cached."""
+    import pipeline.labels as labels_mod
+
+    polys = _polys(*(shapely.box(*(1000.0 * v for v in THREE[k])) for k in "ABC"), ids=list("ABC"))
+    want, want_found = resolve_overlaps(polys, "largest")
+    calls = []
+    real = labels_mod.resolve_overlaps
+    monkeypatch.setattr(labels_mod, "resolve_overlaps", lambda *a: calls.append(a[1]) or real(*a))
+    for _ in range(2):
+        got, found = labels_mod.resolve_overlaps_cached(polys, "largest", "regions", tmp_path)
+        assert shapely.to_wkb(got.geometry.values).tolist() == shapely.to_wkb(want.geometry.values).tolist()
+        assert found == want_found and list(got["region_id"]) == list("ABC")
+    assert calls == ["largest"]  # computed once, then read back
+    first, _ = labels_mod.resolve_overlaps_cached(polys, "first", "regions", tmp_path)
+    assert calls == ["largest", "first"]
+    assert shapely.area(first.geometry.values).tolist() != shapely.area(got.geometry.values).tolist()
+    for _ in range(2):
+        with pytest.raises(InputError, match="overlapping pair"):
+            labels_mod.resolve_overlaps_cached(polys, None, "regions", tmp_path)
+    assert calls == ["largest", "first", None, None]
+    assert len(list(tmp_path.glob("overlaps-*.npz"))) == 2
+
+
 # Three mutually overlapping boxes (km): A 10 x 10 = 100 km2, B 10 x 9 = 90 km2, C 26 x 14 = 364 km2.
 # Overlaps: A&C x 0-6, y 0-10 (60); A&B x 4-10, y 8-10 (12); B&C x 4-6, y 8-14 (12); all three
 # x 4-6, y 8-10 (4). Rule 'largest' by original area (C > A > B): C keeps all 364 km2; A loses A&C:

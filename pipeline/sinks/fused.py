@@ -3,9 +3,9 @@
 The realm modules define each method on xarray objects (``RealmSink.removal`` / ``emission``): the
 readable reference, used as it is for ensemble members and by the tests of each method. A run's
 main pass needs, for every block, the removal and emission totals over the realms, the four net
-maps (float32, NaN outside their realm) and the QA numbers of the flux method. Built from the
-reference objects that is about 80 numpy operations and as many temporaries per block, which cost
-several times more than reading the block. :func:`sink_pass` evaluates the same rules for all
+maps (float32, NaN outside their realm) and the QA numbers of the flux and stock-change methods.
+Built from the reference objects that is about 80 numpy operations and as many temporaries per
+block, which cost several times more than reading the block. :func:`sink_pass` evaluates the same rules for all
 realms at once, one numba loop over the block's pixels, with the same floating-point operations in
 the same order, so its maps and sums are bit for bit those of the reference
 (``tests/test_fused.py``).
@@ -136,8 +136,8 @@ def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_real
 
 
 def _pass_block(eco, area, *arrays, static, n_flux):
-    """The compiled pass over one block; returns a (1, 1) object array holding
-    (dens (2, y, x) float64, maps (1 + realms, y, x) float32, counts, floats)."""
+    """The compiled pass over one block; returns a (1, 1) object array holding (dens (2, y, x) float64,
+    maps (1 + realms, y, x) float32, counts (N_COUNTS,), max |flux| (MAX_FLUXES,), pixel sum (1,))."""
     ny, nx = eco.shape
     fl = list(arrays[:n_flux])
     earlier = arrays[n_flux] if static["stock"] >= 0 else eco  # unused slot: any int16 2-D array
