@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,7 +164,8 @@ def resolve_overlaps_cached(polys: gpd.GeoDataFrame, rule: str | None, what: str
     h = hashlib.sha256(f"overlaps {LABELS_VERSION} {rule}".encode())
     h.update(polys.crs.to_wkt().encode() if polys.crs is not None else b"")
     for rid, geom in zip(polys["region_id"], polys.geometry.values):
-        h.update(str(rid).encode() + b"\0" + shapely.to_wkb(geom, hex=False, output_dimension=2))
+        wkb = shapely.to_wkb(geom, hex=False, output_dimension=2) if geom is not None else b"null"
+        h.update(str(rid).encode() + b"\0" + wkb)
     path = Path(cache_dir) / f"overlaps-{h.hexdigest()[:16]}.npz"
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -172,18 +174,21 @@ def resolve_overlaps_cached(polys: gpd.GeoDataFrame, rule: str | None, what: str
         out = polys.copy()
         out["geometry"] = shapely.from_wkb([blob[a:b] for a, b in zip(starts, ends)])
         return out, [tuple(f) for f in found]
-    except (OSError, KeyError, ValueError):
+    except Exception:  # absent, truncated or corrupt (e.g. a crash while writing): computed again
         pass
     out, found = resolve_overlaps(polys, rule, what)
     wkb = [shapely.to_wkb(g, hex=False) for g in out.geometry.values]
+    tmp = None
     try:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}-{os.getpid()}.npz")
-        np.savez(tmp, wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), ends=np.cumsum([len(w) for w in wkb]),
-                 overlaps=np.array(json.dumps([list(f) for f in found])))
+        fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=f".{path.stem}-", dir=cache_dir)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), ends=np.cumsum([len(w) for w in wkb]),
+                     overlaps=np.array(json.dumps([list(pair) for pair in found])))
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except OSError:  # an unwritable cache only costs time
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return out, found
 
 

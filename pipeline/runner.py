@@ -183,8 +183,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
 
     config_hash = sha256(cfg.source_path) if cfg.source_path else hashlib.sha256(
         cfg.model_dump_json().encode()).hexdigest()
-    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as workers, \
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="carbon-sink-geometry") as side:
+    with staged_run_dir(target, overwrite) as tmp, _scheduler(scheduler) as workers, _side_thread() as side:
         geometries = side.submit(region_geometries, inputs.regions)  # GEOS, while the pass runs
         (tmp / "maps").mkdir()
         input_digests = {k: sha256(p) for k, p in cfg.input_paths().items()}  # each input file hashed once
@@ -475,6 +474,19 @@ def _map_tags(name: str, arr: xr.DataArray, sinks, config_hash: str) -> dict:
     return {"units": "g C m-2 yr-1", "sign": "uptake_positive (sink positive)", "kind": "density",
             "long_name": long_name, "realm": realm or "all", "method": method, "source": source,
             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}
+
+
+@contextlib.contextmanager
+def _side_thread():
+    """One helper thread for work that overlaps the pass; on an error or an interrupt the run does not
+    wait for it (pending work is cancelled, running work is left to finish on its own)."""
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="carbon-sink-side")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager

@@ -118,6 +118,45 @@ def test_fused_pass_equals_the_xarray_chain_for_stock_change(tables, ocean):
     assert qa["stock_change_realm_crossing_px"] == ((e2 >= 0) & (e1 >= 0) & (land2 != land1)).sum() > 0
 
 
+@pytest.mark.parametrize("dtype, nodata, matches", [
+    ("int16", -9999, True), ("int16", 70000.0, False), ("int16", -9999.5, False), ("uint8", -1, False),
+    ("float32", -3.4028234663852886e38, True)])
+def test_fused_pass_equals_the_xarray_chain_for_integer_and_odd_nodata(tables, dtype, nodata, matches):
+    """Integer fluxes, and nodata values outside the dtype's range or not representable in it: the
+    compiled pass matches what numpy's ``flux != nodata`` matches (nothing, for int16 with 70000)."""
+    cfg, scheme, coeffs = tables
+    eco, area, _ = _random_case(scheme, shape=(60, 70))
+    rng = np.random.default_rng(3)
+    vals = rng.integers(0, 250, size=eco.shape).astype(dtype)
+    if matches:  # the nodata value is one of the dtype's values: put it on 10 % of the pixels
+        vals[rng.random(eco.shape) < 0.1] = np.asarray(nodata).astype(dtype)
+    if dtype == "int16":
+        vals[0, :5] = -9999  # what -9999.5 truncated to int16 would wrongly match
+    fluxes = {"q": _arr(vals, units="g C m-2 yr-1", sign_convention="uptake_positive", nodata=nodata)}
+    sinks = compute_sinks(eco, scheme, coeffs, _spec(cfg, terrestrial={"method": "flux", "flux": "q"}), fluxes)
+    fused = sink_pass(eco, area, scheme, coeffs, sinks, fluxes)
+    _compare(fused, _reference_pass(eco, area, scheme, sinks))
+    qa = _qa_values(fused)
+    vegetated = [i for i, e in enumerate(scheme.ecosystems)
+                 if e in ("forest", "shrubland", "grassland", "cropland", "wetland", "rice_paddy")]
+    land = np.isin(eco.values, vegetated)
+    assert qa["flux_used_px:terrestrial"] == land.sum() > 0
+    want_missing = (land & (vals == np.asarray(nodata).astype(dtype))).sum() if matches else 0
+    assert qa["flux_missing_px:terrestrial"] == want_missing
+    assert (want_missing > 0) == matches
+
+
+def test_a_flux_named_twice_is_counted_once(tables):
+    cfg, scheme, coeffs = tables
+    eco, area, fluxes = _random_case(scheme, shape=(40, 30))
+    once = compute_sinks(eco, scheme, coeffs, _spec(cfg, terrestrial={"method": "flux", "flux": "nee"}), fluxes)
+    twice = compute_sinks(eco, scheme, coeffs, _spec(cfg, terrestrial={"method": "flux", "flux": ["nee", "nee"]}), fluxes)
+    a = sink_pass(eco, area, scheme, coeffs, once, fluxes)
+    b = sink_pass(eco, area, scheme, coeffs, twice, fluxes)
+    np.testing.assert_array_equal(_bits(a.removal), _bits(b.removal))
+    np.testing.assert_array_equal(_bits(b.removal), _bits(_reference_pass(eco, area, scheme, twice).removal))
+
+
 def test_more_fluxes_than_the_compiled_pass_takes_use_the_xarray_chain(tables):
     cfg, scheme, coeffs = tables
     eco, area, fluxes = _random_case(scheme, shape=(40, 30))

@@ -124,7 +124,7 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
 def flux_plan(scheme: Scheme, realm: str, spec: RealmSpec, fluxes, default_ecosystems: list[str] | None) -> FluxPlan:
     """The flux entries of ``spec`` and the ecosystems of ``realm`` they apply to (``spec.ecosystems``,
     else ``default_ecosystems`` of the realm, else all of the realm's); errors name the config key."""
-    names = spec.flux_names()
+    names = list(dict.fromkeys(spec.flux_names()))  # a name given twice is one raster, counted once
     unknown_flux = [n for n in names if n not in fluxes]
     if unknown_flux:
         raise ConfigError(f"sinks.{realm}.flux = {unknown_flux} names no entry under 'fluxes' "

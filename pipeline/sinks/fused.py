@@ -7,8 +7,9 @@ maps (float32, NaN outside their realm) and the QA numbers of the flux and stock
 Built from the reference objects that is about 80 numpy operations and as many temporaries per
 block, which cost several times more than reading the block. :func:`sink_pass` evaluates the same rules for all
 realms at once, one numba loop over the block's pixels, with the same floating-point operations in
-the same order, so its maps and sums are bit for bit those of the reference
-(``tests/test_fused.py``).
+the same order, so its removal, emission, maps and QA counts are bit for bit those of the
+reference (``tests/test_fused.py``); only the pixel sum of the conservation check is added in
+another order (sequential, not numpy's pairwise sum).
 
 Each pixel belongs to one realm (its ecosystem's), and every other realm's removal and emission are
 exactly 0 there, so the totals are the pixel's own realm's values: no sum over realms is needed.
@@ -46,8 +47,9 @@ _NAN32 = np.float32(np.nan)
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _flux_value(x, nd, has_nd, factor):  # pragma: no cover (compiled)
-    """(True, value in g C m-2 yr-1) for a flux pixel, (False, 0) where it has no data."""
-    if (has_nd and x == nd) or x != x:
+    """(True, value in g C m-2 yr-1) for a flux pixel, (False, 0) where it has no data. ``nd`` is
+    float64: the raster's nodata as numpy compares it with the raster's values (see :func:`_nodata_f64`)."""
+    if (has_nd and np.float64(x) == nd) or x != x:
         return False, 0.0
     return True, np.float64(x) * factor
 
@@ -135,6 +137,18 @@ def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_real
                 floats[MAX_FLUXES] += t
 
 
+def _nodata_f64(nodata, dtype) -> float:
+    """The nodata value as the reference's ``flux != nodata`` compares it, as a float64: a float
+    raster compares in its own dtype (numpy's rule for a Python float against a float32 array), an
+    integer raster in float64 (so a nodata outside its range, or not an integer, matches nothing)."""
+    if nodata is None:
+        return 0.0
+    if np.issubdtype(dtype, np.floating):
+        with np.errstate(over="ignore"):
+            return float(np.asarray(nodata, dtype=dtype))
+    return float(nodata)
+
+
 def _pass_block(eco, area, *arrays, static, n_flux):
     """The compiled pass over one block; returns a (1, 1) object array holding (dens (2, y, x) float64,
     maps (1 + realms, y, x) float32, counts (N_COUNTS,), max |flux| (MAX_FLUXES,), pixel sum (1,))."""
@@ -144,7 +158,7 @@ def _pass_block(eco, area, *arrays, static, n_flux):
     nds = list(static["nodata"])
     while len(fl) < MAX_FLUXES:
         fl.append(area)
-        nds.append(np.float64(0.0))
+        nds.append(0.0)
     dens = np.empty((2, ny, nx), dtype=np.float64)
     maps = np.empty((1 + len(REALMS), ny, nx), dtype=np.float32)
     counts = np.zeros(N_COUNTS, dtype=np.int64)
@@ -237,7 +251,7 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
                 f_realm.append(r)
                 f_factor.append(flux_factor(flux))
                 has_nd.append(nd is not None)
-                nodata.append(np.asarray(nd if nd is not None else 0, dtype=flux.dtype)[()])  # compared in its dtype
+                nodata.append(_nodata_f64(nd, flux.dtype))
                 qa_keys.append(f"flux_max_abs:{realm}:{name}")
         elif s.method == "stock_change" and stock < 0:
             mode[r], stock = STOCK, r
@@ -253,7 +267,7 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
     chunks = eco.data.chunks
     arrays = [a.rechunk(chunks) for a in [eco.data, area.data] + f_arrays + earlier]
     nby, nbx = arrays[0].numblocks
-    token = dask.base.tokenize(*arrays, {k: v for k, v in static.items() if k != "nodata"}, [str(v) for v in nodata])
+    token = dask.base.tokenize(*arrays, static)
     blocks = da.map_blocks(_pass_block, *arrays, static=static, n_flux=len(f_arrays),
                            chunks=((1,) * nby, (1,) * nbx), dtype=object, meta=np.empty((0, 0), dtype=object),
                            name=f"sink-pass-{token}")
