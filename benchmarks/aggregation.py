@@ -271,10 +271,8 @@ def phase_aggregate(scale: int, work: Path, provinces: Path, threads: int, tag: 
     lc = open_on_grid(paths["landcover"], grid, "nearest")
     nep = open_on_grid(paths["nep"], grid, "average")
     eco = (lc.astype("int16") - 1)  # codes 1..10 -> 0..9; nodata 0 -> -1
-    removal = nep.clip(min=0)
-    emission = (-nep).clip(min=0)
-    area = grid.pixel_area()
-    lazy = aggregate(eco, [removal, emission], area, labels, grid, n_cls=N_CLASSES)
+    # NEP is signed: removal = its positive part, emission = its negative part, split in the kernel
+    lazy = aggregate(eco, [nep], labels, grid, n_cls=N_CLASSES, signed=True)
     t2 = time.perf_counter()
     (sums,) = dask.compute(lazy, scheduler="threads", num_workers=threads)
     t3 = time.perf_counter()

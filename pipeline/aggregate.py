@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from .grid import AnalysisGrid
+from .io import label_cache
 from .labels import RegionLabels
 from .units import grams_to_Mg, m2_to_km2
 
@@ -51,29 +52,43 @@ def quanta(grid: AnalysisGrid, max_density: float, n_densities: int = 2) -> np.n
 _LOW_MASK = (1 << SPLIT_BITS) - 1
 #: Densities one compiled pass takes (removal, emission, and one more).
 MAX_DENSITIES = 3
+#: What the compiled pass gets in the density slots a call does not use.
+_NO_DENSITY = np.zeros((1, 1))
 
 
 @numba.njit(cache=True, nogil=True)
-def _dense_sums(cls, whole, area, d0, d1, d2, kd, n_cls, inv_fine, out, nan):  # pragma: no cover (compiled)
+def _dense_sums(cls, whole, r_const, area, d0, d1, d2, kd, split, n_cls, inv_fine, out, nan):  # pragma: no cover
     """Add every pixel of a block with a class and a whole region to ``out`` (bin, 2k), in one pass:
-    area, then each of the ``kd`` densities (``d0``, ``d1``, ``d2``) x area.
+    area, then each of the ``kd`` densities (``d0``, ``d1``, ``d2``) x area. With ``split``, ``d0`` is
+    a signed density and the quantities are area, its positive part x area, its negative part x area
+    (as if given ``d0.clip(min=0)`` and ``(-d0).clip(min=0)``, without making them). ``r_const`` >= 0
+    is the region of every pixel of the block (``whole`` is then not read); -2 means read ``whole``.
 
     Each contribution w is counted in fine quanta, x = rint(w / q), split as (x >> SPLIT_BITS,
     x & mask): coarse and fine counts, integers summed exactly in int64, so the total
     x = hi * 2**SPLIT_BITS + lo is exact whatever the order of the pixels, blocks or chunks. A NaN or
     infinite contribution marks its bin (its sum becomes NaN, never a wrapped integer)."""
     ny, nx = cls.shape
-    k_n = kd + 1
+    k_n = 3 if split else kd + 1
+    if r_const == -1:  # every pixel shared: only the border entries count
+        return
     for i in range(ny):
         for j in range(nx):
             c = cls[i, j]
-            r = whole[i, j]
+            r = r_const if r_const >= 0 else whole[i, j]
             if c < 0 or r < 0:
                 continue
             b = r * n_cls + c
-            a = area[i, j]
+            a = area[i]
             for k in range(k_n):
-                w = a if k == 0 else (d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a))
+                if k == 0:
+                    w = a
+                elif split:
+                    w = (d0[i, j] if k == 1 else -d0[i, j]) * a
+                    if w <= 0.0:  # the other side's quantity, or nothing (a NaN goes on: it marks both)
+                        continue
+                else:
+                    w = d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a)
                 # the same counting as in _shared_sums (kept inline: a helper call is 4x slower here)
                 xf = w * inv_fine[k]
                 if abs(xf) < 4.6e18:  # below 2**62: fits an int64 (False for NaN and inf)
@@ -89,10 +104,10 @@ def _dense_sums(cls, whole, area, d0, d1, d2, kd, n_cls, inv_fine, out, nan):  #
 
 
 @numba.njit(cache=True, nogil=True)
-def _shared_sums(cls, area, d0, d1, d2, kd, lr, lc, reg, frac, n_cls, inv_fine, out, nan):  # pragma: no cover
+def _shared_sums(cls, area, d0, d1, d2, kd, split, lr, lc, reg, frac, n_cls, inv_fine, out, nan):  # pragma: no cover
     """Add the border pixels (row ``lr``, column ``lc``, region ``reg``, covered fraction ``frac``)
     of a block to ``out``, like :func:`_dense_sums` with the area scaled by the fraction."""
-    k_n = kd + 1
+    k_n = 3 if split else kd + 1
     for s in range(lr.shape[0]):
         i = lr[s]
         j = lc[s]
@@ -100,9 +115,16 @@ def _shared_sums(cls, area, d0, d1, d2, kd, lr, lc, reg, frac, n_cls, inv_fine, 
         if c < 0:
             continue
         b = reg[s] * n_cls + c
-        a = area[i, j] * frac[s]
+        a = area[i] * frac[s]
         for k in range(k_n):
-            w = a if k == 0 else (d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a))
+            if k == 0:
+                w = a
+            elif split:
+                w = (d0[i, j] if k == 1 else -d0[i, j]) * a
+                if w <= 0.0:
+                    continue
+            else:
+                w = d0[i, j] * a if k == 1 else (d1[i, j] * a if k == 2 else d2[i, j] * a)
             # the same counting as in _dense_sums
             xf = w * inv_fine[k]
             if abs(xf) < 4.6e18:
@@ -117,29 +139,41 @@ def _shared_sums(cls, area, d0, d1, d2, kd, lr, lc, reg, frac, n_cls, inv_fine, 
                 nan[b, k] = True
 
 
-def _block_sums(cls, area, whole, *rest) -> np.ndarray:
+def _block_sums(cls, area, whole, *rest, split: bool = False) -> np.ndarray:
     """Exact sums of area and of each density x area per (region, class) in one block, as counts of
     the coarse quantum (first half of the columns) and of the fine quantum (second half).
 
-    ``rest`` is the densities' blocks (at most ``MAX_DENSITIES``, any float dtype) followed by
+    ``area`` is the pixel area [m2] of each of the block's rows (a north-up grid's pixels have the
+    same area along a row).
+
+    ``rest`` is the densities' blocks (at most ``MAX_DENSITIES``, any float dtype; with ``split``,
+    one signed density, summed as its positive and its negative part) followed by
     (shared, n_reg, n_cls, q). Pixels of no class or no whole region are left out; border pixels
     (``shared``) add their covered fraction to each of their regions. One compiled pass per block
-    (numba), no temporaries: about 5 ns per pixel.
+    (numba), no temporaries: about 5-10 ns per pixel. A label block of one region
+    (``label_cache.is_constant``) is not read pixel by pixel.
     """
     *dens, shared, n_reg, n_cls, q = rest
     kd = len(dens)
     if kd > MAX_DENSITIES:
         raise ValueError(f"at most {MAX_DENSITIES} densities per aggregation, got {kd}")
-    k_n = 1 + kd
+    if split and kd != 1:
+        raise ValueError(f"a signed aggregation takes one density, got {kd}")
+    k_n = 3 if split else 1 + kd
     inv_fine = 2.0**SPLIT_BITS / np.asarray(q, dtype=np.float64)  # powers of two: exact
     size = n_reg * n_cls
     out = np.zeros((size, 2 * k_n), dtype=np.int64)
     nan = np.zeros((size, k_n), dtype=np.bool_)
-    d = [np.asarray(x) for x in dens] + [area] * (MAX_DENSITIES - kd)  # unused slots: any 2-D float array
-    _dense_sums(cls, whole, area, d[0], d[1], d[2], kd, n_cls, inv_fine, out, nan)
+    d = [np.asarray(x) for x in dens] + [_NO_DENSITY] * (MAX_DENSITIES - kd)
+    area = np.ascontiguousarray(area, dtype=np.float64)
+    r_const = -2
+    if label_cache.is_constant(whole):  # one label over the block: no pixel-by-pixel label reads
+        r_const = int(whole[0, 0])
+        whole = np.full((1, 1), r_const, dtype=whole.dtype)  # C-contiguous: the kernel compiled for it
+    _dense_sums(cls, whole, r_const, area, d[0], d[1], d[2], kd, split, n_cls, inv_fine, out, nan)
     if shared is not None:
         lr, lc, reg, frac = shared
-        _shared_sums(cls, area, d[0], d[1], d[2], kd, lr, lc, reg, frac, n_cls, inv_fine, out, nan)
+        _shared_sums(cls, area, d[0], d[1], d[2], kd, split, lr, lc, reg, frac, n_cls, inv_fine, out, nan)
     out[:, :k_n] += out[:, k_n:] >> SPLIT_BITS  # carry: the block's fine counts < 2**19, so summing
     out[:, k_n:] &= _LOW_MASK                    # them over any number of blocks stays exact in float64
     res = out.astype(np.float64)  # exact: |coarse| < 2**53 (bounded by the quanta), 0 <= fine < 2**19
@@ -149,13 +183,14 @@ def _block_sums(cls, area, whole, *rest) -> np.ndarray:
     return res
 
 
-def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
-              grid: AnalysisGrid, n_cls: int, max_density: float = 5000.0) -> da.Array:
+def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], labels: RegionLabels, grid: AnalysisGrid,
+              n_cls: int, max_density: float = 5000.0, signed: bool = False) -> da.Array:
     """Lazy array (region, class, quantity) of sums: area [m2], then each density x area [g C yr-1].
 
-    One task per block reads the block's class, densities, area and labels and returns a small
-    table of exact integer counts; the tables are summed (exactly) and scaled once. The result is
-    the same bit for bit for any chunking and any scheduler.
+    One task per block reads the block's class, densities and labels and returns a small table of
+    exact integer counts; the tables are summed (exactly) and scaled once. Pixel areas are the
+    grid's (:meth:`AnalysisGrid.row_area`, per row). The result is the same bit for bit for any
+    chunking and any scheduler.
 
     Parameters
     ----------
@@ -163,13 +198,16 @@ def aggregate(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArr
         Class per pixel in 0..n_cls-1 (e.g. the ecosystem index, or a transition index); negative
         values (nodata) are left out.
     densities : list of DataArray [g C m-2 yr-1]
-        e.g. ``[removal, emission]`` (see ``QUANTITIES``); may be empty (areas only).
-    area : DataArray [m2]
-        All on ``grid`` with its chunks.
+        e.g. ``[removal, emission]`` (see ``QUANTITIES``); may be empty (areas only). All on
+        ``grid``.
     max_density : float [g C m-2 yr-1]
         Bound on |density| used to choose the quanta.
+    signed : bool
+        ``densities`` is one signed density (e.g. NEP, positive = uptake): the quantities are area,
+        its positive part x area and its negative part x area, the same numbers as passing
+        ``[d.clip(min=0), (-d).clip(min=0)]`` without computing those two rasters.
     """
-    parts = aggregate_parts(cls, densities, area, labels, grid, n_cls, max_density)
+    parts = aggregate_parts(cls, densities, labels, grid, n_cls, max_density, signed)
     return parts.finish(parts.counts.sum(axis=(0, 1)))
 
 
@@ -191,31 +229,36 @@ class Parts:
         return total.reshape(self.n_reg, self.n_cls, k_n)
 
 
-def aggregate_parts(cls: xr.DataArray, densities: list[xr.DataArray], area: xr.DataArray, labels: RegionLabels,
-                    grid: AnalysisGrid, n_cls: int, max_density: float = 5000.0) -> Parts:
+def aggregate_parts(cls: xr.DataArray, densities: list[xr.DataArray], labels: RegionLabels, grid: AnalysisGrid,
+                    n_cls: int, max_density: float = 5000.0, signed: bool = False) -> Parts:
     """The per-block counts of :func:`aggregate`, to be summed over any set of blocks (e.g. a strip)."""
     chunks = grid.dask_chunks
-    arrays = [cls.data, area.data, labels.whole] + [d.data for d in densities]  # float32 or 64: the kernel widens
+    arrays = [cls.data, labels.whole] + [d.data for d in densities]  # float32 or 64: the kernel widens
     arrays = [a.rechunk(chunks) for a in arrays]
     shared = dask.delayed(labels.shared_by_block(grid), pure=True)  # one key, read by every block
     n_reg = len(labels.region_ids)
-    k_n = 1 + len(densities)
-    q = quanta(grid, max_density, len(densities))
+    if signed and len(densities) != 1:
+        raise ValueError(f"a signed aggregation takes one density, got {len(densities)}")
+    n_dens = 2 if signed else len(densities)
+    k_n = 1 + n_dens
+    q = quanta(grid, max_density, n_dens)
     nby, nbx = arrays[0].numblocks
     size = n_reg * n_cls
     # one blockwise task per block, in the same array graph as the maps: dask fuses the per-block
     # chain (read, classify, sinks, sums)
-    counts = da.map_blocks(_located_block_sums, *arrays, shared, n_reg=n_reg, n_cls=n_cls, q=q, new_axis=[2, 3],
-                           chunks=((1,) * nby, (1,) * nbx, (size,), (2 * k_n,)), dtype=np.float64,
-                           name=f"block-sums-{dask.base.tokenize(*arrays, n_cls, q)}")
+    rows = grid.row_area()  # [m2] per row: no area raster in the graph
+    counts = da.map_blocks(_located_block_sums, *arrays, shared, rows=rows, n_reg=n_reg, n_cls=n_cls, q=q, split=signed,
+                           new_axis=[2, 3], chunks=((1,) * nby, (1,) * nbx, (size,), (2 * k_n,)), dtype=np.float64,
+                           name=f"block-sums-{dask.base.tokenize(*arrays, n_cls, q, signed)}")
     return Parts(counts, q, n_reg, n_cls)
 
 
-def _located_block_sums(cls, area, whole, *rest, n_reg, n_cls, q, block_info=None):
+def _located_block_sums(cls, whole, *rest, rows, n_reg, n_cls, q, split=False, block_info=None):
     """:func:`_block_sums` of the block at ``block_info``'s location, shaped (1, 1, size, 2k)."""
     *dens, shared = rest
     loc = tuple(block_info[0]["chunk-location"])
-    out = _block_sums(cls, area, whole, *dens, shared.get(loc), n_reg, n_cls, q)
+    (r0, r1), _ = block_info[0]["array-location"]
+    out = _block_sums(cls, rows[r0:r1], whole, *dens, shared.get(loc), n_reg, n_cls, q, split=split)
     return out[None, None]
 
 

@@ -178,6 +178,8 @@ class AnalysisGrid:
 
     def template(self, dtype="float32", fill=0) -> xr.DataArray:
         """A lazy constant raster on the grid (for tests and examples)."""
+        import rioxarray  # noqa: F401 (registers the .rio accessor)
+
         arr = da.full(self.shape, fill, dtype=dtype, chunks=self.dask_chunks)
         out = xr.DataArray(arr, dims=("y", "x"), coords=self.coords())
         return out.rio.write_crs(self.crs_wkt).rio.write_transform(self.transform)

@@ -32,7 +32,7 @@ UNALLOCATED = "unallocated"
 #: Coverage this close to 1 counts as whole (exactextract's interior cells are exactly 1).
 _WHOLE = 1.0 - 1e-12
 #: Bump when the label format or algorithm changes, so old caches are not reused.
-LABELS_VERSION = "4"
+LABELS_VERSION = "5"
 #: Pixels labelled per exactextract call, about (bounds the memory of the build: exactextract's cell
 #: lists and their sorting take about 100 bytes per pixel, 0.4 GB per strip), in whole rows ...
 STRIP_PIXELS = 4 * 2**20

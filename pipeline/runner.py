@@ -149,12 +149,12 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         """Sums per (region, class) on the regions' labels (sea pixels on the nearest zones, land pixels
         on the land polygons, when the zones are built by nearest distance)."""
         if not nearest:
-            return aggregate_parts(cls, dens, area, labels, grid, n_cls, bound)
-        sea = aggregate_parts(cls.where(is_sea, -1), dens, area, labels, grid, n_cls, bound)
-        land = aggregate_parts(cls.where(~is_sea, -1), dens, area, label_sets["regions_land"], grid, n_cls, bound)
+            return aggregate_parts(cls, dens, labels, grid, n_cls, bound)
+        sea = aggregate_parts(cls.where(is_sea, -1), dens, labels, grid, n_cls, bound)
+        land = aggregate_parts(cls.where(~is_sea, -1), dens, label_sets["regions_land"], grid, n_cls, bound)
         return Parts(sea.counts + land.counts, sea.q, sea.n_reg, sea.n_cls)  # exact integer counts
 
-    sums = {k: aggregate_parts(eco, [removal, emission], area, lab, grid, n_eco, max_density)
+    sums = {k: aggregate_parts(eco, [removal, emission], lab, grid, n_eco, max_density)
             for k, lab in label_sets.items()
             if k != "regions"}
     sums["regions"] = by_region(eco, [removal, emission], n_eco)

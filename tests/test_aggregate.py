@@ -120,7 +120,7 @@ def test_exact_sums_stay_exact_when_one_value_repeats_over_a_million_pixels(tmp_
         labels = region_labels(polys, grid, tmp_path / "cache")
         cls = xr.DataArray(da.zeros(grid.shape, dtype=np.int16, chunks=grid.dask_chunks), dims=("y", "x"))
         dens = xr.DataArray(da.full(grid.shape, d, chunks=grid.dask_chunks), dims=("y", "x"))
-        sums = aggregate(cls, [dens], grid.pixel_area(), labels, grid, 1).compute()
+        sums = aggregate(cls, [dens], labels, grid, 1).compute()
         out.append(sums)
         expected = math.fsum([d * 1e6] * 1_000_000)
         assert sums[0, 0, 1] == pytest.approx(expected, rel=1e-10)

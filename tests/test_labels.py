@@ -182,3 +182,43 @@ def test_overlaps__projection_artefacts_are_repaired_before_overlay():
     assert found == []
     assert out.geometry.is_valid.all()
     assert out.geometry.iloc[0].area == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("chunks", [32, 16, 20])
+def test_cache__blocks_of_one_label_are_not_read(tmp_path, chunks, monkeypatch):
+    """A block whose label tiles hold one label is that constant, not read from whole.tif: the labels
+    equal the file pixel for pixel, and blocks are read only where a tile they touch holds more than
+    one label. Tiles are 32 px here (the grid is small); chunks of 32 cover whole tiles (then
+    exactly the blocks of more than one label, counted with numpy on the file, are read); chunks of
+    16 and 20 do not (a block is constant only when all the tiles it touches are)."""
+    import rasterio
+
+    from pipeline.io import rasters
+    from pipeline.io.label_cache import is_constant
+
+    grid = AnalysisGrid.from_bounds(CHINA_ALBERS, 1000, (0, 0, 100_000, 40_000), chunks=chunks)  # 40 x 100 px
+    west = shapely.box(0, 0, 41_300, 40_000)
+    east = shapely.Polygon([(41_300, 0), (100_000, 0), (100_000, 27_700), (90_000, 40_000), (41_300, 40_000)])
+    reads = []
+    real = rasters._read_window  # patched before the lazy array is made: its tasks hold the function
+    monkeypatch.setattr(rasters, "_read_window", lambda spec, band, w: reads.append(w) or real(spec, band, w))
+    labels = region_labels(_polys(west, east), grid, tmp_path)
+    (tif,) = tmp_path.glob("labels-*/whole.tif")
+    with rasterio.open(tif) as ds:
+        on_disk = ds.read(1)
+        assert ds.dtypes[0] == "int8"  # 3 labels and -1: one byte per pixel
+        assert ds.block_shapes[0] == (32, 32)
+    mixed = sum(np.unique(on_disk[i:i + chunks, j:j + chunks]).size > 1
+                for i in range(0, 40, chunks) for j in range(0, 100, chunks))
+    tiles_mixed = sum(np.unique(on_disk[(i // 32) * 32:-(-min(i + chunks, 40) // 32) * 32,
+                                        (j // 32) * 32:-(-min(j + chunks, 100) // 32) * 32]).size > 1
+                      for i in range(0, 40, chunks) for j in range(0, 100, chunks))
+    import dask
+
+    blocks = dask.get(dict(labels.whole.__dask_graph__()), labels.whole.__dask_keys__())  # as the tasks return them
+    np.testing.assert_array_equal(np.block([list(row) for row in blocks]), on_disk)
+    n_const = sum(is_constant(b) for row in blocks for b in row)
+    assert len(reads) == tiles_mixed and len(reads) + n_const == labels.whole.npartitions
+    assert n_const > 0 and mixed > 0
+    if chunks % 32 == 0:  # whole tiles: exactly the blocks of more than one label are read
+        assert len(reads) == mixed

@@ -1,17 +1,16 @@
 """Inputs read once (issue 9, item 4): the map writes and the reductions share one graph, so a whole
 ``run`` reads every block of every input raster exactly once. Shown by counting the reads.
 
-Where the reads are counted. rioxarray's lazy array (``rioxarray._io.RasterioArrayWrapper._getitem``)
-ends every chunk load in ``riods.read(band_key, window=((row0, row1), (col0, col1)))``, where
-``riods`` is a ``rasterio.io.DatasetReader`` for a raster already on the grid, or a fresh
-``rasterio.vrt.WarpedVRT`` around it (built from the ``vrt_params`` of the VRT that
-``pipeline.io.rasters.open_on_grid`` gave ``open_rasterio``) for a raster that is reprojected. That
-``read`` is the lowest level Python sees: below it GDAL warps and decodes in C. The sample's three
-input rasters are EPSG:4326 and all go through a ``WarpedVRT``, so their windows are windows of the
-VRT, which has the grid's shape: one window per dask chunk of the grid. (The source file's pixels
-that GDAL reads for a VRT window are not visible from Python. The warper needs a margin of source
-pixels around each window, so source pixels along chunk edges are decoded for both neighbouring
-windows. That is part of warping, not a second read of a block of the pass.)
+Where the reads are counted. Each chunk of a lazy input (``pipeline.io.rasters.lazy_band``) is one
+task ending in ``ds.read(band, window=Window(col0, row0, width, height))``, where ``ds`` is the
+thread's ``rasterio.io.DatasetReader`` for a raster already on the grid, or its
+``rasterio.vrt.WarpedVRT`` around it for a raster that is reprojected. That ``read`` is the lowest
+level Python sees: below it GDAL warps and decodes in C. The sample's three input rasters are
+EPSG:4326 and all go through a ``WarpedVRT``, so their windows are windows of the VRT, which has the
+grid's shape: one window per dask chunk of the grid. (The source file's pixels that GDAL reads for
+a VRT window are not visible from Python. The warper needs a margin of source pixels around each
+window, so source pixels along chunk edges are decoded for both neighbouring windows. That is part
+of warping, not a second read of a block of the pass.)
 
 Both classes are patched on their Python class (the Cython base ``DatasetReaderBase`` cannot be
 patched, and ``DatasetReader`` and ``WarpedVRT`` each inherit ``read`` from it separately). So every

@@ -76,7 +76,7 @@ def test_block_sums__exact_counts_of_the_fine_quantum(shape):
     frac = np.tile(np.array([0.3, 0.7]), len(border))
     total_area = float(area.sum())
     q = np.exp2(np.ceil(np.log2(np.array([total_area, total_area * 5000, total_area * 5000]) / 2.0**51)))
-    got = _block_sums(cls, area, whole, *dens, (lr, lc, reg, frac), n_reg, n_cls, q)
+    got = _block_sums(cls, area[:, 0], whole, *dens, (lr, lc, reg, frac), n_reg, n_cls, q)
     expected = _exact_counts(cls, whole, area, dens, n_cls, n_reg * n_cls, q, (lr, lc, reg, frac))
     assert (_as_fine(got, 3) == expected).all()
     assert ((got[:, 3:] >= 0) & (got[:, 3:] < 2**19)).all()  # fine counts carried into the coarse ones
@@ -92,8 +92,8 @@ def test_block_sums__blocks_add_up_to_the_whole():
     area = np.full((20, 20), 1.5e6)
     d = rng.uniform(-50, 400, (20, 20))
     q = np.exp2(np.ceil(np.log2(np.array([area.sum(), area.sum() * 5000]) / 2.0**51)))
-    whole_counts = _as_fine(_block_sums(cls, area, whole, d, None, 3, 2, q), 2)
-    parts = sum(_as_fine(_block_sums(cls[a:b, c:e], area[a:b, c:e], whole[a:b, c:e], d[a:b, c:e], None, 3, 2, q), 2)
+    whole_counts = _as_fine(_block_sums(cls, area[:, 0], whole, d, None, 3, 2, q), 2)
+    parts = sum(_as_fine(_block_sums(cls[a:b, c:e], area[a:b, 0], whole[a:b, c:e], d[a:b, c:e], None, 3, 2, q), 2)
                 for a, b in ((0, 7), (7, 20)) for c, e in ((0, 13), (13, 20)))
     assert (parts == whole_counts).all()
 
@@ -105,7 +105,54 @@ def test_block_sums__non_finite_density_makes_its_bin_nan(bad):
     cls = np.zeros((2, 2), dtype=np.int16)
     whole = np.array([[0, 0], [1, 1]], dtype=np.int16)
     dens = np.array([[1.0, bad], [2.0, 2.0]])
-    got = _block_sums(cls, np.ones((2, 2)), whole, dens, None, 2, 1, np.array([2.0**-40, 2.0**-40]))
+    got = _block_sums(cls, np.ones(2), whole, dens, None, 2, 1, np.array([2.0**-40, 2.0**-40]))
     assert np.isnan(got[0, 1]) and np.isnan(got[0, 3])  # region 0's density sum
     assert not np.isnan(got[0, 0]) and not np.isnan(got[1]).any()
     assert got[1, 1] * 2.0**-40 + got[1, 3] * 2.0**-59 == pytest.approx(4.0)  # region 1: 2 + 2
+
+
+def test_block_sums__signed_density_equals_its_two_clipped_parts():
+    """One signed density (``split``) gives bit for bit the sums of its positive and its negative
+    part passed as two densities, NaN, infinities and both zeros included; a block of one label
+    given as a constant (the label cache's broadcast blocks) equals the same block given in full."""
+    from pipeline.aggregate import _block_sums
+
+    rng = np.random.default_rng(11)
+    shape, n_cls, n_reg = (37, 29), 4, 3
+    cls = rng.integers(-1, n_cls, shape).astype(np.int16)
+    d = rng.uniform(-400, 400, shape).astype(np.float32)
+    d.flat[rng.choice(d.size, 40, replace=False)] = rng.choice(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0],
+                                                                        dtype=np.float32), 40)
+    rows = rng.uniform(1e6, 2e6, shape[0])
+    q = np.exp2(np.ceil(np.log2(np.array([rows.sum() * 29, rows.sum() * 29 * 5000, rows.sum() * 29 * 5000]) / 2.0**51)))
+    border = (np.array([0, 0, 5]), np.array([1, 1, 7]), np.array([0, 2, 1], dtype=np.int32), np.array([0.25, 0.75, 1.0]))
+    for whole in (rng.integers(-1, n_reg, shape).astype(np.int8), np.broadcast_to(np.int8(2), shape)):
+        pair = _block_sums(cls, rows, whole, np.clip(d, 0, None), np.clip(-d, 0, None), border, n_reg, n_cls, q)
+        signed = _block_sums(cls, rows, whole, d, border, n_reg, n_cls, q, split=True)
+        np.testing.assert_array_equal(signed, pair)  # NaN where NaN
+        assert np.isnan(signed).any() and np.isfinite(signed).any()
+    full = _block_sums(cls, rows, np.full(shape, 2, dtype=np.int8), d, border, n_reg, n_cls, q, split=True)
+    np.testing.assert_array_equal(signed, full)
+
+
+def test_open_on_grid__a_file_rewritten_in_place_is_read_afresh(tmp_path):
+    """Lazy rasters reuse one open dataset per thread: a file rewritten at the same path (a user
+    re-exporting an input between two runs of one session) must be read again, not served from
+    the handle opened before."""
+    import time
+
+    import rasterio
+
+    from pipeline.grid import CHINA_ALBERS, AnalysisGrid
+    from pipeline.io.rasters import open_on_grid
+
+    grid = AnalysisGrid.from_bounds(CHINA_ALBERS, 1000, (0, 0, 40_000, 30_000), chunks=16)
+    path = tmp_path / "flux.tif"
+    sums = []
+    for value in (1.0, 2.5):
+        with rasterio.open(path, "w", driver="GTiff", width=grid.width, height=grid.height, count=1, dtype="float32",
+                           crs=grid.crs_wkt, transform=grid.transform, tiled=True, blockxsize=16, blockysize=16) as dst:
+            dst.write(np.full(grid.shape, value, dtype=np.float32), 1)
+        sums.append(float(open_on_grid(path, grid, "nearest").sum().compute(scheduler="threads", num_workers=2)))
+        time.sleep(0.01)
+    assert sums == [1.0 * 1200, 2.5 * 1200]  # 30 x 40 px

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
+import dask
+import dask.array as da
 import numpy as np
 import rasterio
 import rasterio.shutil
-import rioxarray
 import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
 
 from ..errors import GridError, InputError
 from ..grid import AnalysisGrid
@@ -96,33 +101,84 @@ def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1,
                  nodata: float | None = None) -> xr.DataArray:
     """Open band ``band`` of ``path`` lazily, warped by GDAL onto ``grid`` chunk by chunk.
 
-    A raster already on the grid is read directly; any other is read through a ``WarpedVRT``,
-    which rioxarray reopens in each worker, so no full array is ever held in memory. Pixels the
-    source does not cover are the source's nodata (NaN for floats without one); ``nodata``
-    overrides the file's.
+    A raster already on the grid is read directly; any other is read through a ``WarpedVRT``. Each
+    block is one task that reads its window (:func:`lazy_band`), so no full array is ever held in
+    memory. Pixels the source does not cover are the source's nodata (NaN for floats without one);
+    ``nodata`` overrides the file's.
     """
     info = raster_info(path)
     nodata = info["nodata"] if nodata is None else nodata
     if nodata is None and np.issubdtype(np.dtype(info["dtype"]), np.floating):
         nodata = np.nan
-    src = rasterio.open(path)
-    same = (_same_value(nodata, info["nodata"]) and src.crs == grid.crs and src.transform.almost_equals(grid.transform)
-            and (src.height, src.width) == grid.shape)
-    if same:
-        target = src
-    else:
-        target = WarpedVRT(src, crs=grid.crs_wkt, transform=grid.transform, width=grid.width,
-                           height=grid.height, resampling=Resampling[resampling], nodata=nodata,
-                           src_nodata=nodata)
-    arr = rioxarray.open_rasterio(target, chunks={"band": 1, "y": grid.chunks, "x": grid.chunks},
-                                  masked=False, lock=False)
-    if band > arr.sizes["band"]:
-        raise InputError(f"{path}: band {band} requested but the raster has {arr.sizes['band']} band(s). "
-                         f"Fix: set 'band' to 1..{arr.sizes['band']}")
-    out = arr.isel(band=band - 1, drop=True)
-    out = out.assign_coords(grid.coords())  # exact grid coordinates, not re-derived from the VRT
+    with rasterio.open(path) as src:
+        same = (_same_value(nodata, info["nodata"]) and src.crs == grid.crs
+                and src.transform.almost_equals(grid.transform) and (src.height, src.width) == grid.shape)
+        count = src.count
+    if band > count:
+        raise InputError(f"{path}: band {band} requested but the raster has {count} band(s). "
+                         f"Fix: set 'band' to 1..{count}")
+    warp = None if same else (grid.crs_wkt, tuple(grid.transform)[:6], grid.width, grid.height, resampling,
+                              repr(nodata), repr(nodata))
+    data = lazy_band(path, band, grid, np.dtype(info["dtype"]), warp)
+    out = xr.DataArray(data, dims=("y", "x"), coords=grid.coords())  # exact grid coordinates
     out.attrs.update({"source": str(path), "nodata": nodata})
     return out
+
+
+#: Datasets this thread has open, keyed by (path, file state, warp): the tasks of a lazy raster
+#: share one handle, and one ``WarpedVRT``, per thread instead of opening the file for every block.
+_HANDLES = threading.local()
+#: At most this many per thread (least recently used closed first).
+MAX_HANDLES = 16
+
+
+def _handle(spec):
+    cache = getattr(_HANDLES, "open", None)
+    if cache is None:
+        cache = _HANDLES.open = OrderedDict()
+    ds = cache.get(spec)
+    if ds is not None:
+        cache.move_to_end(spec)
+        return ds[0]
+    path, _state, warp = spec
+    src = rasterio.open(path)
+    if warp is None:
+        ds = (src, src)
+    else:
+        crs, transform, width, height, resampling, vrt_nodata, src_nodata = warp
+        vrt = WarpedVRT(src, crs=crs, transform=rasterio.Affine(*transform), width=width, height=height,
+                        resampling=Resampling[resampling], nodata=float(vrt_nodata) if vrt_nodata != "None" else None,
+                        src_nodata=float(src_nodata) if src_nodata != "None" else None)
+        ds = (vrt, src)
+    cache[spec] = ds
+    while len(cache) > MAX_HANDLES:
+        _, (a, b) = cache.popitem(last=False)
+        a.close()
+        b.close()
+    return ds[0]
+
+
+def _read_window(spec, band: int, window: tuple[int, int, int, int]) -> np.ndarray:
+    r0, r1, c0, c1 = window
+    return _handle(spec).read(band, window=Window(c0, r0, c1 - c0, r1 - r0))
+
+
+def lazy_band(path: Path, band: int, grid: AnalysisGrid, dtype, warp: tuple | None = None) -> da.Array:
+    """Band ``band`` of ``path`` (through a ``WarpedVRT`` made from ``warp``, when given) as a dask
+    array in the grid's chunks: one task per block, reading its window with rasterio.
+
+    The file's size and modification time are part of the task keys and of the handle cache's key,
+    so a file rewritten between two runs of one process is read afresh, never from a stale handle.
+    """
+    st = os.stat(path)
+    spec = (str(path), (st.st_size, st.st_mtime_ns, st.st_ino), warp)
+    rows, cols = da.core.normalize_chunks(grid.dask_chunks, grid.shape)
+    name = f"read-{Path(path).stem}-" + dask.base.tokenize(spec, band, rows, cols)
+    r_edges, c_edges = np.cumsum((0,) + rows), np.cumsum((0,) + cols)
+    graph = {(name, i, j): (_read_window, spec, band,
+                            (int(r_edges[i]), int(r_edges[i + 1]), int(c_edges[j]), int(c_edges[j + 1])))
+             for i in range(len(rows)) for j in range(len(cols))}
+    return da.Array(graph, name, (rows, cols), dtype=np.dtype(dtype))
 
 
 def _same_value(a, b) -> bool:
