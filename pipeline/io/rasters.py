@@ -117,8 +117,9 @@ def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1,
     if band > count:
         raise InputError(f"{path}: band {band} requested but the raster has {count} band(s). "
                          f"Fix: set 'band' to 1..{count}")
+    nodata_s = "None" if nodata is None else repr(float(nodata))  # hashable and equal to itself (NaN too)
     warp = None if same else (grid.crs_wkt, tuple(grid.transform)[:6], grid.width, grid.height, resampling,
-                              repr(nodata), repr(nodata))
+                              nodata_s, nodata_s)
     data = lazy_band(path, band, grid, np.dtype(info["dtype"]), warp)
     out = xr.DataArray(data, dims=("y", "x"), coords=grid.coords())  # exact grid coordinates
     out.attrs.update({"source": str(path), "nodata": nodata})
