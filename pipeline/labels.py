@@ -276,8 +276,9 @@ def _label_strips(polys, grid, writer):
 def _strip_entries(cov, feature_index: np.ndarray, whole: np.ndarray, n: int):
     """Fill ``whole`` for one strip; return its shared-pixel entries (strip-local cell ids).
 
-    Per-pixel counts and coverage totals come from ``bincount`` over the strip (linear time); only
-    the entries of shared pixels, a small fraction of the strip, are sorted."""
+    Per-pixel entry counts come from ``bincount`` over the strip (linear time); only the entries of
+    shared pixels, a small fraction of the strip, are sorted, and their totals are summed in sorted
+    order (``reduceat``, as the all-pixel version did: the same bits for pixels of 3 or more regions)."""
     counts = cov["cell_id"].map(len).to_numpy()
     cells = np.concatenate([np.asarray(c, dtype=np.int64) for c in cov["cell_id"]])
     fracs = np.concatenate([np.asarray(c, dtype=np.float64) for c in cov["coverage"]])
@@ -286,22 +287,24 @@ def _strip_entries(cov, feature_index: np.ndarray, whole: np.ndarray, n: int):
     cells, fracs, regs = cells[keep], fracs[keep], regs[keep]
     if cells.size == 0:
         return cells, fracs, regs, 0.0, 0
-    # entries come feature by feature (in region order), so each pixel's total adds its regions in order
     per_cell = np.bincount(cells, minlength=whole.size)
-    total = np.bincount(cells, weights=fracs, minlength=whole.size)
-    overlap = float((total[total > 1.0] - 1.0).sum())
     flat = whole.reshape(-1)
     is_whole = (per_cell[cells] == 1) & (fracs >= _WHOLE)  # the pixel's only entry, and it covers the pixel
-    flat[cells[is_whole]] = regs[is_whole]
+    whole_cells, whole_fracs = cells[is_whole], fracs[is_whole]
+    flat[whole_cells] = regs[is_whole]
     shared = ~is_whole  # every entry of a pixel that is not whole
     cells, fracs, regs = cells[shared], fracs[shared], regs[shared]
     flat[cells] = -1
     order = np.lexsort((regs, cells))
     cells, fracs, regs = cells[order], fracs[order], regs[order]
-    t = total[cells]
-    fracs = fracs * np.where(t > 1.0, 1.0 / t, 1.0)  # never count a pixel twice
-    uniq = np.unique(cells)
-    rest = 1.0 - np.minimum(total[uniq], 1.0)
+    uniq, start, per = np.unique(cells, return_index=True, return_counts=True)
+    total = np.add.reduceat(fracs, start) if cells.size else np.empty(0)
+    # overcoverage of every covered pixel, summed in pixel order (whole pixels' single entry may exceed 1)
+    over_cells = np.concatenate([uniq, whole_cells])
+    over = np.concatenate([total, whole_fracs])[np.argsort(over_cells, kind="stable")]
+    overlap = float((over[over > 1.0] - 1.0).sum())
+    fracs = fracs * np.repeat(np.where(total > 1.0, 1.0 / total, 1.0), per)  # never count a pixel twice
+    rest = 1.0 - np.minimum(total, 1.0)
     has_rest = rest > 0
     cell = np.concatenate([cells, uniq[has_rest]])
     reg = np.concatenate([regs, np.full(int(has_rest.sum()), n, dtype=np.int32)])

@@ -33,7 +33,7 @@ from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
-from .io.rasters import PASS_CACHE_MB, open_stage, to_cog, write_rows
+from .io.rasters import PASS_CACHE_MB, open_stage, reading, to_cog, write_rows
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
@@ -201,7 +201,8 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
              "config_sha256": config_hash, "software": f"carbon-sink {__version__}"})
         t1 = time.perf_counter()
         try:
-            with _read_errors(), rasterio.Env(GDAL_CACHEMAX=PASS_CACHE_MB):  # process-wide, see PASS_CACHE_MB
+            # reading(): the input datasets the threads keep open are closed when the pass ends
+            with _read_errors(), rasterio.Env(GDAL_CACHEMAX=PASS_CACHE_MB), reading():  # see PASS_CACHE_MB
                 sums_np, counts_np, qa, pixel_total = _stream(grid, outputs, stages, sums, categorical, qa_lazy,
                                                               pixel_total, workers, progress)
                 qa = fused.named(qa)

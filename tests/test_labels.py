@@ -222,3 +222,48 @@ def test_cache__blocks_of_one_label_are_not_read(tmp_path, chunks, monkeypatch):
     assert n_const > 0 and mixed > 0
     if chunks % 32 == 0:  # whole tiles: exactly the blocks of more than one label are read
         assert len(reads) == mixed
+
+
+def test_strip_entries__match_a_pixel_by_pixel_reference():
+    """The vectorised strip bookkeeping against a plain per-pixel loop, bit for bit: pixels of 1-3
+    regions (random fractions, some over-covered), whole pixels, the uncovered remainder going to
+    *unallocated*, each pixel's fractions summed in region order."""
+    import pandas as pd
+
+    from pipeline.labels import _WHOLE, _strip_entries
+
+    rng = np.random.default_rng(5)
+    n_reg, shape = 4, (6, 10)
+    for _ in range(50):
+        entries = {}  # pixel -> {region: fraction}
+        for c in range(shape[0] * shape[1]):
+            if rng.random() < 0.1:
+                continue  # uncovered
+            k = 1 if rng.random() < 0.4 else int(rng.integers(2, 4))
+            f = [1.0] if k == 1 and rng.random() < 0.5 else rng.dirichlet(np.ones(k)) * rng.choice([1.0, 0.9, 1.1])
+            entries[c] = dict(zip(rng.choice(n_reg, k, replace=False).tolist(), f))
+        cov = pd.DataFrame({"cell_id": [np.array([c for c in entries if r in entries[c]], dtype=np.int64)
+                                        for r in range(n_reg)],
+                            "coverage": [np.array([entries[c][r] for c in entries if r in entries[c]])
+                                         for r in range(n_reg)]})
+        whole = np.full(shape, n_reg, dtype=np.int32)
+        cell, frac, reg, overlap, covered = _strip_entries(cov, np.arange(n_reg), whole, n_reg)
+        exp_whole = np.full(shape[0] * shape[1], n_reg)
+        exp, over = [], []
+        for c in sorted(entries):
+            regs = sorted(entries[c])
+            fr = np.array([entries[c][r] for r in regs])
+            total = float(np.add.reduceat(fr, [0])[0])
+            over.append(total)
+            if len(regs) == 1 and total >= _WHOLE:
+                exp_whole[c] = regs[0]
+                continue
+            exp_whole[c] = -1
+            exp += [(c, r, f * (1.0 / total if total > 1.0 else 1.0)) for r, f in zip(regs, fr)]
+            if 1.0 - min(total, 1.0) > 0:
+                exp.append((c, n_reg, 1.0 - min(total, 1.0)))
+        np.testing.assert_array_equal(whole.ravel(), exp_whole)
+        assert cell.tolist() == [e[0] for e in exp] and reg.tolist() == [e[1] for e in exp]
+        assert frac.tolist() == [e[2] for e in exp]  # bit for bit
+        over = np.array(over)
+        assert overlap == float((over[over > 1.0] - 1.0).sum()) and covered == len(entries)

@@ -162,3 +162,15 @@ def test_run_reads_every_input_block_exactly_once(tmp_path, monkeypatch, chunks)
         # 11 x 8 = 88 blocks > MAX_GROUP_BLOCKS (64): on any machine the pass is several dask.computes
         # (groups of blocks), so a block that two groups both needed would show up as read twice
         assert len(plans) == 1 and len(plans[0]) > 1, plans
+
+
+def test_run__closes_the_datasets_its_threads_kept_open(tmp_path):
+    """After a run, no input or label raster stays open in the process (finished runs must not hold
+    their files: deleted inputs keep their disk space while a handle is open, and Windows cannot
+    delete an open file)."""
+    from conftest import tiny_case
+    from pipeline.io import rasters
+
+    run(tiny_case(tmp_path / "case"), tmp_path / "out")
+    assert rasters._ALL_CACHES  # the pass read through the per-thread handles
+    assert sum(len(c) for c in rasters._ALL_CACHES) == 0

@@ -156,3 +156,26 @@ def test_open_on_grid__a_file_rewritten_in_place_is_read_afresh(tmp_path):
         sums.append(float(open_on_grid(path, grid, "nearest").sum().compute(scheduler="threads", num_workers=2)))
         time.sleep(0.01)
     assert sums == [1.0 * 1200, 2.5 * 1200]  # 30 x 40 px
+
+
+def test_block_sums__a_block_of_shared_pixels_only_counts_its_border_entries():
+    """A label block that is all -1 (every pixel shared between regions, given as the label cache's
+    constant) adds only its border entries, the same as the block given in full."""
+    from pipeline.aggregate import _block_sums
+
+    rng = np.random.default_rng(2)
+    shape = (8, 9)
+    cls = rng.integers(0, 2, shape).astype(np.int16)
+    d = rng.uniform(-50, 300, shape)
+    rows = np.full(shape[0], 4.0)
+    q = np.array([2.0**-30, 2.0**-20, 2.0**-20])
+    lr, lc = np.divmod(np.arange(cls.size), shape[1])
+    border = (np.repeat(lr, 2), np.repeat(lc, 2), np.tile(np.array([0, 1], dtype=np.int32), cls.size),
+              np.tile(np.array([0.25, 0.75]), cls.size))
+    const = _block_sums(cls, rows, np.broadcast_to(np.int8(-1), shape), d, border, 2, 2, q, split=True)
+    full = _block_sums(cls, rows, np.full(shape, -1, dtype=np.int8), d, border, 2, 2, q, split=True)
+    np.testing.assert_array_equal(const, full)
+    area = const[:, 0] * q[0] + const[:, 3] * q[0] / 2**19  # per (region, class): 1/4 and 3/4 of each pixel
+    expected = [0.25 * 4 * (cls == 0).sum(), 0.25 * 4 * (cls == 1).sum(), 0.75 * 4 * (cls == 0).sum(),
+                0.75 * 4 * (cls == 1).sum()]
+    np.testing.assert_array_equal(area, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -114,29 +115,35 @@ def open_on_grid(path: Path, grid: AnalysisGrid, resampling: str, band: int = 1,
         same = (_same_value(nodata, info["nodata"]) and src.crs == grid.crs
                 and src.transform.almost_equals(grid.transform) and (src.height, src.width) == grid.shape)
         count = src.count
+        dtype = src.dtypes[band - 1] if band <= count else None
     if band > count:
         raise InputError(f"{path}: band {band} requested but the raster has {count} band(s). "
                          f"Fix: set 'band' to 1..{count}")
     nodata_s = "None" if nodata is None else repr(float(nodata))  # hashable and equal to itself (NaN too)
     warp = None if same else (grid.crs_wkt, tuple(grid.transform)[:6], grid.width, grid.height, resampling,
                               nodata_s, nodata_s)
-    data = lazy_band(path, band, grid, np.dtype(info["dtype"]), warp)
+    data = lazy_band(path, band, grid, np.dtype(dtype), warp)
     out = xr.DataArray(data, dims=("y", "x"), coords=grid.coords())  # exact grid coordinates
     out.attrs.update({"source": str(path), "nodata": nodata})
     return out
 
 
-#: Datasets this thread has open, keyed by (path, file state, warp): the tasks of a lazy raster
+#: Datasets each thread has open, keyed by (path, file state, warp): the tasks of a lazy raster
 #: share one handle, and one ``WarpedVRT``, per thread instead of opening the file for every block.
 _HANDLES = threading.local()
-#: At most this many per thread (least recently used closed first).
-MAX_HANDLES = 16
+#: At most this many per thread (least recently used closed first): more than the rasters of a run.
+MAX_HANDLES = 64
+#: Every thread's cache, so that :func:`close_handles` can release them after a run.
+_ALL_CACHES: list[OrderedDict] = []
+_ALL_LOCK = threading.Lock()
 
 
 def _handle(spec):
     cache = getattr(_HANDLES, "open", None)
     if cache is None:
         cache = _HANDLES.open = OrderedDict()
+        with _ALL_LOCK:
+            _ALL_CACHES.append(cache)
     ds = cache.get(spec)
     if ds is not None:
         cache.move_to_end(spec)
@@ -147,9 +154,14 @@ def _handle(spec):
         ds = (src, src)
     else:
         crs, transform, width, height, resampling, vrt_nodata, src_nodata = warp
-        vrt = WarpedVRT(src, crs=crs, transform=rasterio.Affine(*transform), width=width, height=height,
-                        resampling=Resampling[resampling], nodata=float(vrt_nodata) if vrt_nodata != "None" else None,
-                        src_nodata=float(src_nodata) if src_nodata != "None" else None)
+        try:
+            vrt = WarpedVRT(src, crs=crs, transform=rasterio.Affine(*transform), width=width, height=height,
+                            resampling=Resampling[resampling],
+                            nodata=float(vrt_nodata) if vrt_nodata != "None" else None,
+                            src_nodata=float(src_nodata) if src_nodata != "None" else None)
+        except BaseException:
+            src.close()
+            raise
         ds = (vrt, src)
     cache[spec] = ds
     while len(cache) > MAX_HANDLES:
@@ -157,6 +169,33 @@ def _handle(spec):
         a.close()
         b.close()
     return ds[0]
+
+
+_PASSES = [0]  # passes over the grid running in this process (see :func:`reading`)
+
+
+@contextlib.contextmanager
+def reading():
+    """Around a pass that reads lazy rasters: when the last pass of the process ends normally, the
+    datasets every thread kept open are closed (the next read opens them again), so finished runs
+    do not hold their files. After an error they stay open (an interrupted worker thread may still
+    be reading one), at most ``MAX_HANDLES`` per thread."""
+    with _ALL_LOCK:
+        _PASSES[0] += 1
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        with _ALL_LOCK:
+            _PASSES[0] -= 1
+            last = _PASSES[0] == 0
+            caches = list(_ALL_CACHES) if ok and last else []
+        for cache in caches:
+            while cache:
+                _, (a, b) = cache.popitem()
+                a.close()
+                b.close()
 
 
 def _read_window(spec, band: int, window: tuple[int, int, int, int]) -> np.ndarray:
@@ -168,11 +207,12 @@ def lazy_band(path: Path, band: int, grid: AnalysisGrid, dtype, warp: tuple | No
     """Band ``band`` of ``path`` (through a ``WarpedVRT`` made from ``warp``, when given) as a dask
     array in the grid's chunks: one task per block, reading its window with rasterio.
 
-    The file's size and modification time are part of the task keys and of the handle cache's key,
-    so a file rewritten between two runs of one process is read afresh, never from a stale handle.
+    The file's size, modification and change times and inode are part of the task keys and of the
+    handle cache's key, so a file rewritten between two runs of one process is read afresh, never
+    from a stale handle (the change time cannot be set back by ``touch`` or ``cp -p``).
     """
     st = os.stat(path)
-    spec = (str(path), (st.st_size, st.st_mtime_ns, st.st_ino), warp)
+    spec = (str(path), (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino), warp)
     rows, cols = da.core.normalize_chunks(grid.dask_chunks, grid.shape)
     name = f"read-{Path(path).stem}-" + dask.base.tokenize(spec, band, rows, cols)
     r_edges, c_edges = np.cumsum((0,) + rows), np.cumsum((0,) + cols)
