@@ -346,11 +346,13 @@ def choropleth_figure(data, units: str = MT, title: str = "", width: float = 8.0
             values.append(value)
     coll = PatchCollection(patches, cmap=cmap, norm=norm, edgecolor="#333333", linewidth=0.5)
     coll.set_array(np.asarray(values))
-    ax.add_collection(coll)
-    for geom in data.loc[data["missing"]].geometry:
-        p = _path(geom)
-        if p is not None:
-            ax.add_patch(PathPatch(p, facecolor=C_MISSING, edgecolor="#555555", hatch="////", linewidth=0.5))
+    ax.add_collection(coll, autolim=False)  # limits are set below: no per-vertex limit update
+    # the regions with no inventory, as one hatched collection (one patch each would make matplotlib
+    # walk every vertex of every polygon to update the data limits: seconds for detailed coastlines)
+    missing = [PathPatch(p) for p in map(_path, data.loc[data["missing"]].geometry) if p is not None]
+    if missing:
+        ax.add_collection(PatchCollection(missing, facecolor=C_MISSING, edgecolor="#555555", hatch="////",
+                                          linewidth=0.5), autolim=False)
     min_area = 0.002 * (maxx - minx) * (maxy - miny)  # no labels on regions too small to hold one
     for r in data.itertuples():
         if r.geometry is None or r.geometry.is_empty or len(data) > 60:

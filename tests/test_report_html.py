@@ -260,8 +260,9 @@ def test_choropleth__missing_inventory_hatched_not_zero(sample_run):
     assert data.set_index("region")["missing"].to_dict() == {r: r == "Jiangsu" for r in data["region"]}
     fig = figures.choropleth_figure(data)
     ax = fig.axes[0]
-    hatched = [p for p in ax.patches if p.get_hatch()]
-    assert len(hatched) == 1 and hatched[0].get_facecolor()[:3] != (1.0, 1.0, 1.0)
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1  # Jiangsu alone, hatched
+    assert tuple(hatched[0].get_facecolor()[0][:3]) != (1.0, 1.0, 1.0)
     assert len(ax.collections[0].get_array()) == len(data) - 1  # the missing region is not coloured as a value
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no inventory"]
     assert any("Jiangsu\nno inventory" == t.get_text() for t in ax.texts)
