@@ -33,7 +33,7 @@ from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
-from .io.rasters import PASS_CACHE_MB, open_stage, reading, to_cog, write_rows
+from .io.rasters import PASS_CACHE_MB, StagedMap, reading
 from .io.rundir import check_target, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
@@ -191,14 +191,14 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         label_values, label_table = _label_values(labels, inputs.regions)
         outputs = {name: maps[name].data.astype(np.float32) for name in MAPS}
         outputs["regions"] = majority_labels(labels, grid, label_values)
-        stages = {name: open_stage(tmp / "maps" / f".{name}.stage.tif", grid, "float32", np.nan,
-                                   _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id})
+        stages = {name: StagedMap(tmp / "maps" / f".{name}.stage.tif", grid, "float32", np.nan,
+                                  _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id})
                   for name in MAPS}
-        stages["regions"] = open_stage(
+        stages["regions"] = StagedMap(
             tmp / "maps" / ".regions.stage.tif", grid, "int32", 0,
             {"kind": "categorical", "long_name": "region covering most of the pixel (0 = unallocated)",
              "values": "region id" if label_table is None else "see maps/regions.csv", "run_id": run_id,
-             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"})
+             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}, categorical=True)
         t1 = time.perf_counter()
         try:
             # reading(): the input datasets the threads keep open are closed when the pass ends
@@ -214,12 +214,9 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
         conservation = _check_conservation(sums_np["regions"], float(pixel_total))
 
         t2 = time.perf_counter()
-        for name in MAPS:
-            stage = tmp / "maps" / f".{name}.stage.tif"
-            to_cog(stage, tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
-            stage.unlink()
-        to_cog(tmp / "maps" / ".regions.stage.tif", tmp / "maps" / "regions.tif", "region label", categorical=True)
-        (tmp / "maps" / ".regions.stage.tif").unlink()
+        for name in MAPS:  # the overview levels were made in the pass: the COG driver copies them
+            stages[name].to_cog(tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
+        stages["regions"].to_cog(tmp / "maps" / "regions.tif", "region label")
         if label_table is not None:
             write_table(label_table, tmp / "maps" / "regions.csv")
         names = dict(zip(inputs.regions["region_id"], inputs.regions["region_name"]))
@@ -585,7 +582,7 @@ def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa
 
     def write_window(rows: dict, r0: int, c0: int) -> None:
         for k, arr in rows.items():
-            write_rows(stages[k], arr, r0, c0)
+            stages[k].write(arr, r0, c0)
 
     # one writer thread (GDAL releases the GIL while it compresses): group n is written while
     # group n + 1 is computed; only this thread touches the staging files

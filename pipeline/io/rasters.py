@@ -228,16 +228,59 @@ def _same_value(a, b) -> bool:
     return a == b or (np.isnan(a) and np.isnan(b))
 
 
-def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool = False) -> None:
+def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool = False,
+           overviews: list[Path] | None = None) -> None:
     """Copy a tiled GeoTIFF into a Cloud-Optimised GeoTIFF with overviews (GDAL COG driver); a
-    categorical raster (labels) gets nearest-neighbour overviews and no floating-point predictor."""
-    with rasterio.open(src_path, "r+") as src:
-        src.set_band_description(1, description)
+    categorical raster (labels) gets nearest-neighbour overviews and no floating-point predictor.
+
+    ``overviews``: GeoTIFFs holding the overview levels already made (largest first, see
+    :mod:`pipeline.overviews`); the COG driver then copies them instead of computing its own. They
+    reach it as the overviews of a VRT over ``src_path``, next to it, removed afterwards."""
     options = dict(COG_OPTIONS)
     if categorical:
         options.update(RESAMPLING="NEAREST", PREDICTOR="NO")
-    with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB):  # the copy streams: a small block cache keeps memory flat
-        rasterio.shutil.copy(src_path, dst_path, driver="COG", **options)
+    if overviews:
+        source = Path(src_path).with_suffix(".vrt")
+        source.write_text(_vrt_with_overviews(Path(src_path), description, overviews))
+    else:
+        with rasterio.open(src_path, "r+") as src:
+            src.set_band_description(1, description)
+        source = src_path
+    try:
+        with rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB):  # the copy streams: a small block cache keeps memory flat
+            rasterio.shutil.copy(source, dst_path, driver="COG", **options)
+    finally:
+        if source != src_path:
+            Path(source).unlink(missing_ok=True)
+
+
+def _vrt_with_overviews(path: Path, description: str, overviews: list[Path]) -> str:
+    """A VRT of band 1 of ``path`` (its CRS, transform, nodata, tags) whose overviews are the
+    files ``overviews``, with the band description ``description``."""
+    from xml.etree import ElementTree as ET
+
+    with rasterio.open(path) as src:
+        root = ET.Element("VRTDataset", rasterXSize=str(src.width), rasterYSize=str(src.height))
+        ET.SubElement(root, "SRS", dataAxisToSRSAxisMapping="1,2").text = src.crs.to_wkt()
+        ET.SubElement(root, "GeoTransform").text = ", ".join(repr(v) for v in src.transform.to_gdal())
+        meta = ET.SubElement(root, "Metadata")
+        for k, v in src.tags().items():
+            ET.SubElement(meta, "MDI", key=k).text = v
+        (bh, bw), dtype, nodata = src.block_shapes[0], src.dtypes[0], src.nodata
+    gdal_type = {"float32": "Float32", "int32": "Int32", "uint8": "Byte", "int16": "Int16", "float64": "Float64"}
+    band = ET.SubElement(root, "VRTRasterBand", dataType=gdal_type[dtype], band="1", blockXSize=str(bw),
+                         blockYSize=str(bh))
+    if nodata is not None:
+        ET.SubElement(band, "NoDataValue").text = "nan" if np.isnan(nodata) else repr(nodata)
+    ET.SubElement(band, "Description").text = description
+    source = ET.SubElement(band, "SimpleSource")
+    ET.SubElement(source, "SourceFilename", relativeToVRT="1").text = path.name
+    ET.SubElement(source, "SourceBand").text = "1"
+    for ov in overviews:
+        el = ET.SubElement(band, "Overview")
+        ET.SubElement(el, "SourceFilename", relativeToVRT="1").text = Path(ov).name
+        ET.SubElement(el, "SourceBand").text = "1"
+    return ET.tostring(root, encoding="unicode")
 
 
 def totals_to_density(path: Path, band: int, units: str, nodata: float | None, cache_dir: Path) -> Path:
@@ -303,6 +346,98 @@ def open_stage(path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict):
                        blockysize=tile, **STAGE_OPTIONS)
     ds.update_tags(**{k: str(v) for k, v in tags.items()})
     return ds
+
+
+class StagedMap:
+    """A map written window by window during the pass (:func:`open_stage`), with its overview
+    levels (:mod:`pipeline.overviews`) staged in files of their own, then copied into a COG by
+    :meth:`to_cog` (the COG driver copies the levels instead of computing its own).
+
+    The levels are made in the pass, from the windows it writes, when every window's corner falls
+    on a multiple of the coarsest level's factor (the pass's windows start on chunk edges: ``chunks``
+    divisible by 2**levels). Otherwise :meth:`to_cog` makes them from the staged map, read back in
+    aligned strips. The levels do not depend on the windows either way (each footprint lies inside
+    one aligned window), so the COG is byte-identical whatever the chunk size."""
+
+    def __init__(self, path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict, categorical: bool = False):
+        from ..overviews import overview_shapes
+
+        self.path, self.grid, self.dtype, self.nodata = Path(path), grid, dtype, nodata
+        self.categorical = categorical
+        self.shapes = overview_shapes(grid.shape)
+        self.in_pass = bool(self.shapes) and grid.chunks % (1 << len(self.shapes)) == 0
+        self.ds = open_stage(self.path, grid, dtype, nodata, tags)
+        self.levels: list = []
+        if self.in_pass:
+            try:
+                self.levels = self._open_levels(grid.chunks)
+            except BaseException:
+                self.close()
+                raise
+
+    def level_path(self, k: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.ov{k}.tif")
+
+    def _open_levels(self, window: int) -> list:
+        """The level files, tiled so that windows of ``window`` base pixels write whole tiles."""
+        out = []
+        try:
+            for k, (h, w) in enumerate(self.shapes, 1):
+                c = window >> k
+                tiles = {"tiled": True, "blockxsize": min(256, c), "blockysize": min(256, c)} if c % 16 == 0 else {}
+                out.append(rasterio.open(
+                    self.level_path(k), "w", driver="GTiff", height=h, width=w, count=1, dtype=self.dtype,
+                    crs=self.grid.crs_wkt, transform=self.grid.transform * rasterio.Affine.scale(1 << k),
+                    nodata=self.nodata, **tiles, **STAGE_OPTIONS))
+        except BaseException:
+            for ds in out:
+                ds.close()
+            raise
+        return out
+
+    def write(self, rows: np.ndarray, row0: int, col0: int = 0) -> None:
+        """Write a window whose top-left corner is (``row0``, ``col0``), and its part of every level."""
+        write_rows(self.ds, rows, row0, col0)
+        if self.levels:
+            self._write_levels(self.levels, rows, row0, col0)
+
+    def _write_levels(self, levels: list, rows: np.ndarray, row0: int, col0: int) -> None:
+        from ..overviews import average_levels, nearest_levels
+
+        n = len(levels)
+        if (row0 | col0) % (1 << n):
+            raise ValueError(f"window corner ({row0}, {col0}) is not a multiple of {1 << n}: overview levels "
+                             "cannot be made window by window")
+        parts = nearest_levels(rows, n) if self.categorical else average_levels(rows, n)
+        for k, (ds, part) in enumerate(zip(levels, parts), 1):
+            write_rows(ds, part, row0 >> k, col0 >> k)
+
+    def close(self) -> None:
+        for ds in [self.ds, *self.levels]:
+            ds.close()
+
+    def _levels_from_stage(self) -> None:
+        """Make the level files from the closed stage, a strip of rows at a time (aligned)."""
+        f = 1 << len(self.shapes)
+        step = max(f, 512 // f * f)
+        levels = self._open_levels(step)
+        try:
+            with rasterio.open(self.path) as src:
+                for r0 in range(0, src.height, step):
+                    win = Window(0, r0, src.width, min(step, src.height - r0))
+                    self._write_levels(levels, src.read(1, window=win), r0, 0)
+        finally:
+            for ds in levels:
+                ds.close()
+
+    def to_cog(self, dst_path: Path, description: str) -> None:
+        """The COG of the staged map and its levels; the staging files are removed."""
+        if self.shapes and not self.in_pass:
+            self._levels_from_stage()
+        levels = [self.level_path(k) for k in range(1, len(self.shapes) + 1)]
+        to_cog(self.path, dst_path, description, self.categorical, levels)
+        for p in [self.path, *levels]:
+            p.unlink()
 
 
 def write_rows(ds, rows: np.ndarray, row0: int, col0: int = 0) -> None:
