@@ -42,9 +42,11 @@ writing its output maps once? What it does (see benchmarks/README.md):
 
    (a) the read floor: every input raster (land cover, NEP, sea flux) read once, block by block on
        the file's own blocks, decompressed (rasterio, one thread);
-   (c) the whole run ``carbon-sink run CONFIG --out DIR --overwrite --quiet``, label cache cold
-       (cache folder removed first) and warm (the next run): ``timings_s`` of its manifest (seconds
-       inside the run, interpreter start and imports excluded) and the process wall time;
+   (c) the whole run ``carbon-sink run CONFIG --out DIR --overwrite --quiet``, three times: first
+       (the first run of the code: with ``--commit`` a fresh copy, so numba compiles its kernels and
+       the label cache is empty), cold (label cache folder removed first, kernels cached) and warm
+       (the next run): ``timings_s`` of its manifest (seconds inside the run, interpreter start and
+       imports excluded) and the process wall time;
    (b) the write floor: the run's 5 output maps (4 float32 ``sink_*`` + int32 ``regions``) encoded
        and written once from memory with the pipeline's COG settings
        (``pipeline.io.rasters.COG_OPTIONS``; regions with RESAMPLING=NEAREST, PREDICTOR=NO), one map
@@ -144,6 +146,9 @@ GEO_RUN_RESAMPLING = {"landcover": "nearest", "nep": "average", "sea": "bilinear
 GEO_VERSION = 1
 INPUTS_CRS = ("EPSG:4326",)
 PHASES = ("build", "read", "write", "profile")
+#: The three whole runs: the first of the code (kernels compiled), label cache cold, then warm.
+RUN_LABELS = {"first": "first run (kernels compiled, label cache cold)", "cold": "label cache cold",
+              "warm": "label cache warm"}
 #: Environment variable naming the folder whose pipeline/ the children import (set by --commit).
 CODE_ENV = "RUN_FLOOR_CODE"
 
@@ -174,7 +179,8 @@ def case_paths(work: Path, scale: int, inputs_crs: str | None = None) -> dict[st
         rasters = {k.removeprefix("src_"): v for k, v in src.items()}
     return {"dir": d, "albers_dir": albers, **rasters, **src,
             "scheme": d / "scheme.csv", "coefficients": d / "coefficients.csv", "config": d / "config.yaml",
-            "cache": d / "label-cache", "out_cold": d / "out-cold", "out_warm": d / "out-warm",
+            "cache": d / "label-cache", "out_first": d / "out-first", "out_cold": d / "out-cold",
+            "out_warm": d / "out-warm",
             "floor": d / "write-floor"}
 
 
@@ -805,7 +811,8 @@ def _mib(nbytes: float) -> str:
     return f"{nbytes / 2**20:,.1f}"
 
 
-def report(args, shape, build, read, cold, warm, writes, prof, digests, checks) -> str:
+def report(args, shape, build, read, first, cold, warm, writes, prof, digests, checks) -> str:
+    runs = (("first", first), ("cold", cold), ("warm", warm))
     ny, nx = shape
     v = build["versions"]
     geo = build.get("geographic")
@@ -873,9 +880,9 @@ def report(args, shape, build, read, cold, warm, writes, prof, digests, checks) 
         rows.append((f"(b') write floor, ZSTD level {args.zstd_level}", zstd,
                      f"{_mib(zstd['bytes'])} MiB written ({zstd['bytes'] / deflate['bytes']:.0%} of DEFLATE); "
                      f"{zstd['seconds'] / deflate['seconds']:.2f} x DEFLATE's time"))
-    for name, r in (("cold", cold), ("warm", warm)):
+    for name, r in runs:
         t = r["timings"]
-        rows.append((f"(c) whole run, label cache {name}", r,
+        rows.append((f"(c) whole run, {RUN_LABELS[name]}", r,
                      f"process wall {r['process_wall_s']:.2f} s (x (a) {r['process_wall_s'] / read['seconds']:.1f}, "
                      f"x ((a)+(b)) {r['process_wall_s'] / floor_rw:.1f}); labels {t['labels_s']:.2f} s "
                      f"(cache hit: {r['qa']['region_labels']['regions']['cache_hit']}), compute {t['compute_s']:.2f} s, "
@@ -890,28 +897,28 @@ def report(args, shape, build, read, cold, warm, writes, prof, digests, checks) 
 
     # ratios, cold and warm
     lines += ["", "Ratios (whole run = manifest `total_s`; in brackets: process wall time):", "",
-              "| label cache | whole run s | (a) s | (a)+(b) s | whole run / (a) | whole run / ((a)+(b)) |",
+              "| run | whole run s | (a) s | (a)+(b) s | whole run / (a) | whole run / ((a)+(b)) |",
               "|---|---:|---:|---:|---:|---:|"]
-    for name, r in (("cold", cold), ("warm", warm)):
+    for name, r in runs:
         lines.append(f"| {name} | {r['seconds']:.2f} ({r['process_wall_s']:.2f}) | {read['seconds']:.2f} | "
                      f"{floor_rw:.2f} | {r['seconds'] / read['seconds']:.1f} ({r['process_wall_s'] / read['seconds']:.1f}) | "
                      f"{r['seconds'] / floor_rw:.2f} ({r['process_wall_s'] / floor_rw:.2f}) |")
 
     # manifest stage timings
     keys = ["prepare_s", "labels_s", "compute_s", "export_s", "total_s"]
-    extra = sorted((set(cold["timings"]) | set(warm["timings"])) - set(keys))
+    extra = sorted(set().union(*(r["timings"] for _, r in runs)) - set(keys))
     lines += ["", "Stage timings of the run (manifest `timings_s`; `labels_s` is part of `prepare_s`; `other` = "
               "total - prepare - compute - export: graph building between prepare and compute, checks; `after` = "
               "process wall - total: interpreter start, imports, manifest, report.md/html, rename):", "",
-              "| label cache | " + " | ".join(k.removesuffix("_s") for k in keys + extra) + " | other | after | "
+              "| run | " + " | ".join(k.removesuffix("_s") for k in keys + extra) + " | other | after | "
               "peak RSS MiB |",
               "|---|" + "---:|" * (len(keys) + len(extra) + 3)]
-    for name, r in (("cold", cold), ("warm", warm)):
+    for name, r in runs:
         t = r["timings"]
         other = t["total_s"] - t["prepare_s"] - t["compute_s"] - t["export_s"]
         lines.append(f"| {name} | " + " | ".join(f"{t.get(k, float('nan')):.2f}" for k in keys + extra)
                      + f" | {other:.2f} | {r['process_wall_s'] - t['total_s']:.2f} | {r['peak_rss_MiB']:,.0f} |")
-    for name, r in (("cold", cold), ("warm", warm)):
+    for name, r in runs:
         t = r["timings"]
         share = {k: t[k] / t["total_s"] for k in ("prepare_s", "compute_s", "export_s")}
         top = max(share, key=share.get)
@@ -1011,13 +1018,16 @@ def parent_main(args: argparse.Namespace) -> int:
           + (f"; alignment: best offset {a['best_offset']}, {a['match_share']['+0,+0']:.2%} equal at (0, 0)"
              if (a := build.get("alignment")) else ""), flush=True)
 
-    def cold_run():
+    def cold_run(out):
         shutil.rmtree(p["cache"], ignore_errors=True)
-        return run_pipeline(args, p["out_cold"])
+        return run_pipeline(args, out)
 
     read = measured(args, "(a) read floor", lambda: run_child(args, "read"))
     print(f"  (a) read floor: {read['seconds']:.2f} s, peak RSS {read['peak_rss_MiB']:,.0f} MiB", flush=True)
-    cold = measured(args, "(c) run, cache cold", cold_run)
+    first = measured(args, "(c) run, first", lambda: cold_run(p["out_first"]))
+    print(f"  (c) run, first (kernels compiled, cache cold): {first['seconds']:.2f} s (process "
+          f"{first['process_wall_s']:.2f} s), peak RSS {first['peak_rss_MiB']:,.0f} MiB; {first['timings']}", flush=True)
+    cold = measured(args, "(c) run, cache cold", lambda: cold_run(p["out_cold"]))
     print(f"  (c) run, cache cold: {cold['seconds']:.2f} s (process {cold['process_wall_s']:.2f} s), "
           f"peak RSS {cold['peak_rss_MiB']:,.0f} MiB; {cold['timings']}", flush=True)
     warm = measured(args, "(c) run, cache warm", lambda: run_pipeline(args, p["out_warm"]))
@@ -1036,7 +1046,7 @@ def parent_main(args: argparse.Namespace) -> int:
     digests = (digest0, pipeline_digest())
 
     checks, ok = [], True
-    for name, r, hit in (("cold", cold, False), ("warm", warm, True)):
+    for name, r, hit in (("first", first, False), ("cold", cold, False), ("warm", warm, True)):
         got = r["qa"]["region_labels"]["regions"]["cache_hit"]
         good = got == hit
         ok &= good
@@ -1061,7 +1071,7 @@ def parent_main(args: argparse.Namespace) -> int:
     checks.append(f"run: grid {qa['grid_shape']}, nodata px {qa['nodata_px']:,}, unknown px {qa['unknown_px']:,}, "
                   f"unallocated {qa['unallocated_km2']:,.0f} km2; flux missing px: "
                   + ", ".join(f"{k.split(':')[1]} {v:,}" for k, v in qa.items() if k.startswith("flux_missing_px")))
-    busy = [(n, r) for n, r in (("(a)", read), ("(c) cold", cold), ("(c) warm", warm), ("(b)", writes["deflate"]),
+    busy = [(n, r) for n, r in (("(a)", read), ("(c) first", first), ("(c) cold", cold), ("(c) warm", warm), ("(b)", writes["deflate"]),
                                 ("(b')", writes["zstd"]), ("(d)", prof)) if r is not None and disturbed(r)]
     for n, r in busy:
         checks.append(f"WARNING {n}: other processes used {r['other_cpu_s']:.1f} CPU s during the phase's "
@@ -1081,7 +1091,7 @@ def parent_main(args: argparse.Namespace) -> int:
                       f"{'OK' if good else 'FAIL (the warp is shifted)'} (untimed, {al['seconds']:.1f} s)")
         checks += compare_albers(p)
 
-    text = report(args, shape, build, read, cold, warm, writes, prof, digests, checks)
+    text = report(args, shape, build, read, first, cold, warm, writes, prof, digests, checks)
     print()
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)

@@ -243,33 +243,99 @@ def _build(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path, key: st
     return writer.finish(cell, region, fraction, meta)
 
 
-def _label_strips(polys, grid, writer):
+def label_processes(n_strips: int) -> int:
+    """Processes that label the strips: exactextract holds the GIL, so threads would run them one at
+    a time. Forked workers (Linux) share the polygons without copying them; elsewhere, or for a
+    single strip, or when this process already runs other threads (forking it could leave a child
+    waiting on a lock one of them held), the strips are labelled in this process.
+    ``CARBON_SINK_LABEL_PROCESSES`` caps the number (1 = no workers)."""
+    import multiprocessing
+    import sys
+    import threading
+
+    if (not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods()
+            or threading.active_count() > 1):  # forking a process that runs threads could deadlock its children
+        return 1
+    cap = int(os.environ.get("CARBON_SINK_LABEL_PROCESSES", "0") or 0) or (os.cpu_count() or 1)
+    return max(1, min(cap, os.cpu_count() or 1, n_strips))
+
+
+#: What forked label workers read (set just before the pool forks them): polygons, tree, grid.
+_FORK_STATE: list = []
+
+
+def _label_strip(polys, tree, grid, r0: int, r1: int):
+    """Label rows ``r0:r1``: the strip's ``whole`` labels and its shared-pixel entries (grid cell ids)."""
     n = len(polys)
+    nx = grid.shape[1]
+    x0, _, x1, y_top = grid.bounds
+    res_y = grid.resolution[1]
+    top, bottom = y_top - r0 * res_y, y_top - r1 * res_y
+    whole = np.full((r1 - r0, nx), n, dtype=np.int32)
+    hits = np.sort(tree.query(shapely.box(x0, bottom, x1, top), predicate="intersects"))
+    if not hits.size:
+        return whole, None
+    src = NumPyRasterSource(np.zeros((r1 - r0, nx), dtype=np.uint8), xmin=x0, ymin=bottom, xmax=x1, ymax=top,
+                            srs_wkt=grid.crs_wkt)
+    cov = exact_extract(src, polys.iloc[hits][["geometry"]], ["cell_id", "coverage"], output="pandas")
+    c, f, r, ov, cv = _strip_entries(cov, hits, whole, n)
+    return whole, (c + r0 * nx, r, f, ov, cv)
+
+
+def _forked_strip(r0: int, r1: int):
+    polys, tree, grid = _FORK_STATE
+    return _label_strip(polys, tree, grid, r0, r1)
+
+
+def _label_strips(polys, grid, writer, processes: int | None = None):
+    """Label the grid strip by strip (in worker processes when :func:`label_processes` allows),
+    writing the strips in order; the strips and their labels do not depend on the workers."""
     ny, nx = grid.shape
     cells, regs, fracs = [], [], []
     overlap_px, covered = 0.0, 0
-    geoms = polys.geometry.values
-    tree = shapely.STRtree(geoms)
-    x0, _, x1, y_top = grid.bounds
-    res_y = grid.resolution[1]
+    tree = shapely.STRtree(polys.geometry.values)
     rows = strip_rows(nx)
-    for r0 in range(0, ny, rows):
-        r1 = min(r0 + rows, ny)
-        top, bottom = y_top - r0 * res_y, y_top - r1 * res_y
-        whole = np.full((r1 - r0, nx), n, dtype=np.int32)
-        hits = np.sort(tree.query(shapely.box(x0, bottom, x1, top), predicate="intersects"))
-        if hits.size:
-            src = NumPyRasterSource(np.zeros((r1 - r0, nx), dtype=np.uint8), xmin=x0, ymin=bottom, xmax=x1, ymax=top,
-                                    srs_wkt=grid.crs_wkt)
-            sub = polys.iloc[hits][["geometry"]]
-            cov = exact_extract(src, sub, ["cell_id", "coverage"], output="pandas")
-            c, f, r, ov, cv = _strip_entries(cov, hits, whole, n)
-            cells.append(c + r0 * nx)
+    strips = [(r0, min(r0 + rows, ny)) for r0 in range(0, ny, rows)]
+
+    def keep(r0, result):
+        nonlocal overlap_px, covered
+        whole, entries = result
+        if entries is not None:
+            c, r, f, ov, cv = entries
+            cells.append(c)
             regs.append(r)
             fracs.append(f)
             overlap_px += ov
             covered += cv
         writer.write_strip(whole, r0)
+
+    processes = label_processes(len(strips)) if processes is None else processes
+    if processes <= 1:
+        for r0, r1 in strips:
+            keep(r0, _label_strip(polys, tree, grid, r0, r1))
+        return cells, regs, fracs, overlap_px, covered
+    import collections
+    import concurrent.futures
+    import multiprocessing
+
+    _FORK_STATE[:] = [polys, tree, grid]
+    pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pending: collections.deque = collections.deque()
+        for r0, r1 in strips:  # at most two strips per worker in flight: memory stays bounded
+            pending.append((r0, pool.submit(_forked_strip, r0, r1)))
+            if len(pending) > 2 * processes:
+                r, fut = pending.popleft()
+                keep(r, fut.result())
+        while pending:
+            r, fut = pending.popleft()
+            keep(r, fut.result())
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        _FORK_STATE.clear()
+    pool.shutdown(wait=True)
     return cells, regs, fracs, overlap_px, covered
 
 

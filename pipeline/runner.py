@@ -34,7 +34,7 @@ from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import PASS_CACHE_MB, StagedMap, reading
-from .io.rundir import check_target, staged_run_dir
+from .io.rundir import check_target, remove_empty_dirs, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
 from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps_cached
@@ -86,8 +86,16 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     timings: dict[str, float] = {}
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     target = Path(out) if out is not None else Path("out") / cfg.name
-    check_target(target, overwrite)  # fail before any work
+    created = check_target(target, overwrite)  # fail before any work
+    try:
+        return _run(cfg, target, overwrite, scheduler, progress, t0, timings)
+    except BaseException:
+        remove_empty_dirs(created)  # the folders made for this run's --out, when nothing was left in them
+        raise
 
+
+def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, progress: bool, t0: float,
+         timings: dict[str, float]) -> RunResult:
     inputs = load(cfg)
     nearest = cfg.regions.offshore is None and cfg.regions.offshore_km is not None
     if nearest:  # sea within offshore_km goes to the nearest region (zones built as polygons)

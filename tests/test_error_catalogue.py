@@ -283,3 +283,29 @@ def test_different_crs_and_resolution_are_aligned_not_refused(tmp_path):
         table = run(cfg, cfg.parent / "out").region_ecosystem.set_index(["region_id", "ecosystem"])
         for rid, mg in expected.items():
             assert table.loc[(rid, "forest"), "sink_MgC_yr"] == pytest.approx(mg, rel=rel), (cfg.parent.name, rid)
+
+
+def test_failed_run_leaves_no_new_empty_folders(tmp_path, capsys):
+    """A run into a new nested --out that fails on its input removes the folders it made for it,
+    and keeps a folder that already existed or that holds somebody's file."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    not_a_raster(case)
+    kept = tmp_path / "runs"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert main(["run", str(cfg), "--out", str(kept / "2026" / "december" / "run"), "--quiet"]) == 3
+    assert "cannot be opened as a raster" in capsys.readouterr().err
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    # a folder made for the run that somebody filled meanwhile stays, with its parents
+    made = tmp_path / "fresh" / "inner"
+    from pipeline.io.rundir import check_target, remove_empty_dirs
+
+    created = check_target(made / "run", overwrite=False)
+    assert created == [(tmp_path / "fresh").resolve(), made.resolve()]
+    (made / "theirs.txt").write_text("x")
+    remove_empty_dirs(created)
+    assert (made / "theirs.txt").exists()
+    (made / "theirs.txt").unlink()
+    remove_empty_dirs(created)
+    assert not (tmp_path / "fresh").exists()

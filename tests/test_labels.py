@@ -267,3 +267,71 @@ def test_strip_entries__match_a_pixel_by_pixel_reference():
         assert frac.tolist() == [e[2] for e in exp]  # bit for bit
         over = np.array(over)
         assert overlap == float((over[over > 1.0] - 1.0).sum()) and covered == len(entries)
+
+
+def test_build__worker_processes_give_the_labels_of_one_process(tmp_path, monkeypatch):
+    """Strips labelled by 2 forked workers: the same labels, bit for bit, as one process, and every
+    region's area equal to its polygon's (a strip lost or written twice would change both)."""
+    import pipeline.labels as lab
+
+    grid = AnalysisGrid.from_bounds(CHINA_ALBERS, 1000, (0, 0, 60_000, 45_000), chunks=16)
+    rng = np.random.default_rng(5)
+    hulls = [shapely.convex_hull(shapely.MultiPoint(rng.uniform([x, 2000], [x + 25_000, 43_000], (9, 2))))
+             for x in (1000, 17_000, 33_000)]
+    polys = _polys(*hulls).pipe(lambda g: resolve_overlaps(g, "first")[0])
+    monkeypatch.setattr(lab, "STRIP_PIXELS", 60 * 7)  # 7 rows a strip: 7 strips
+    built = {}
+    for n in (1, 2):
+        monkeypatch.setattr(lab, "label_processes", lambda n_strips, n=n: n)
+        built[n] = region_labels(polys, grid, tmp_path / f"p{n}")
+        assert built[n].info["cache_hit"] is False
+    one, two = built[1], built[2]
+    np.testing.assert_array_equal(one.whole.compute(), two.whole.compute())
+    for field in ("cell", "region", "fraction"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+    area = _pixel_area_km2(two, len(polys))
+    np.testing.assert_allclose(area[:-1], polys.area.to_numpy() / 1e6, rtol=1e-9)
+
+
+def test_label_processes__none_while_other_threads_run():
+    import threading
+
+    from pipeline.labels import label_processes
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert label_processes(8) == 1
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_cache__killed_builds_folders_are_removed_by_the_next_build(tmp_path):
+    import json
+    import os
+    import socket
+    import subprocess
+
+    from pipeline.io import label_cache
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process that has exited: its pid is not alive
+    host = socket.gethostname()
+    owners = {"dead": {"host": host, "pid": gone.pid}, "alive": {"host": host, "pid": os.getpid()},
+              "other-host": {"host": host + "-elsewhere", "pid": gone.pid}}
+    for name, owner in owners.items():
+        (tmp_path / f".labels-{name}").mkdir()
+        (tmp_path / f".labels-{name}" / label_cache.OWNER).write_text(json.dumps(owner))
+    for name, age in (("old-unowned", 2 * label_cache.ABANDONED_S), ("new-unowned", 0)):
+        d = tmp_path / f".labels-{name}"
+        d.mkdir()
+        t = d.stat().st_mtime - age
+        os.utime(d, (t, t))
+    region_labels(_polys(shapely.box(0, 0, 1500, 3000)), GRID, tmp_path)  # a build: it cleans up first
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in left if n.startswith(".labels-")] == [".labels-alive", ".labels-new-unowned",
+                                                              ".labels-other-host"]
+    built = [p for p in tmp_path.iterdir() if p.name.startswith("labels-")]
+    assert len(built) == 1 and not (built[0] / label_cache.OWNER).exists()

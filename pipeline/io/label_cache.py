@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import dask
@@ -26,6 +28,34 @@ from .rasters import lazy_band
 
 def _dir(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / f"labels-{key}"
+
+
+#: In a build's temporary folder: the host and process building it.
+OWNER = "owner.json"
+#: A temporary build folder without an owner file (an older version's) this old is abandoned [s].
+ABANDONED_S = 86_400
+
+
+def remove_orphaned_builds(cache_dir: Path) -> list[Path]:
+    """Remove the temporary folders of label builds that were killed outright (their process, on
+    this host, is gone); builds of live processes, and of other hosts sharing the cache, are kept.
+    Returns the folders removed."""
+    from .rundir import _pid_alive
+
+    host, removed = socket.gethostname(), []
+    for d in Path(cache_dir).glob(".labels-*"):
+        try:
+            owner = json.loads((d / OWNER).read_text())
+            dead = owner.get("host") == host and not _pid_alive(int(owner["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            try:
+                dead = time.time() - d.stat().st_mtime > ABANDONED_S
+            except OSError:  # removed meanwhile
+                continue
+        if dead:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
 
 
 #: Marks a dask block of mixed labels in :func:`block_constants`.
@@ -100,7 +130,9 @@ class Writer:
         self.grid, self.key = grid, key
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        remove_orphaned_builds(self.cache_dir)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".labels-{key[:12]}-", dir=self.cache_dir))
+        (self.tmp / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         block = min(512, max(16, (min(grid.shape) // 16) * 16))
         self.tile = block
         # the smallest type that holds the region indices 0..n_regions and -1: fewer bytes to decode
@@ -131,6 +163,7 @@ class Writer:
         np.savez(self.tmp / "shared.npz", cell=cell, region=region, fraction=fraction, tile_lo=self.lo,
                  tile_hi=self.hi)
         meta = dict(meta, tile=self.tile)
+        (self.tmp / OWNER).unlink()
         (self.tmp / "meta.json").write_text(json.dumps(meta))
         final = _dir(self.cache_dir, self.key)
         if final.exists():  # another run built it meanwhile: keep theirs

@@ -17,24 +17,40 @@ from ..errors import OutputError, OutputExistsError
 from .manifest import seal_manifest
 
 
-def check_target(target: Path, overwrite: bool) -> None:
+def check_target(target: Path, overwrite: bool) -> list[Path]:
     """Fail before any work if ``target`` exists (without ``overwrite``) or cannot be created.
 
     Previous results that a killed run left set aside (see :func:`restore_orphaned`) are put back
-    first, so they count as existing results."""
+    first, so they count as existing results. Returns the folders made for ``target``'s parent,
+    outermost first (:func:`remove_empty_dirs` takes them away again after a failed run)."""
     target = Path(target)
     restore_orphaned(target)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; a previous run's results are there. "
                                 "Fix: choose another --out, or pass --overwrite to replace them")
     parent = target.resolve().parent
+    missing = [d for d in (parent, *parent.parents) if not d.exists()][::-1]
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        remove_empty_dirs(missing)
         raise OutputError(f"cannot create the output folder {parent} ({exc.strerror}). Fix: choose a "
                           "writable --out") from None
     if not os.access(parent, os.W_OK):
         raise OutputError(f"the output folder {parent} is not writable. Fix: choose a writable --out")
+    return missing
+
+
+def remove_empty_dirs(folders: list[Path]) -> None:
+    """Remove ``folders`` (outermost first, as :func:`check_target` returns them), innermost first,
+    each only if it is empty: a failed run leaves no empty folders behind, and never removes a file."""
+    for d in reversed(folders):
+        try:
+            d.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:  # not empty (someone else's files): leave it and its parents
+            return
 
 
 def _pid_alive(pid: int) -> bool:
