@@ -243,21 +243,55 @@ def _build(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path, key: st
     return writer.finish(cell, region, fraction, meta)
 
 
+#: Label workers at most, unless ``CARBON_SINK_LABEL_PROCESSES`` asks for more (each holds one
+#: strip of exactextract's cell lists, about 0.5 GB at ``STRIP_PIXELS``).
+MAX_LABEL_PROCESSES = 8
+
+
 def label_processes(n_strips: int) -> int:
     """Processes that label the strips: exactextract holds the GIL, so threads would run them one at
     a time. Forked workers (Linux) share the polygons without copying them; elsewhere, or for a
     single strip, or when this process already runs other threads (forking it could leave a child
-    waiting on a lock one of them held), the strips are labelled in this process.
-    ``CARBON_SINK_LABEL_PROCESSES`` caps the number (1 = no workers)."""
+    waiting on a lock one of them held), the strips are labelled in this process. One per CPU this
+    process may use, at most ``MAX_LABEL_PROCESSES``; ``CARBON_SINK_LABEL_PROCESSES`` sets the cap
+    (1 = no workers).
+
+    Raises
+    ------
+    InputError
+        If ``CARBON_SINK_LABEL_PROCESSES`` is not a whole number of at least 1.
+    """
     import multiprocessing
     import sys
     import threading
 
+    raw = os.environ.get("CARBON_SINK_LABEL_PROCESSES", "").strip()
+    try:
+        cap = int(raw) if raw else MAX_LABEL_PROCESSES
+        if cap < 1:
+            raise ValueError
+    except ValueError:
+        raise InputError(f"CARBON_SINK_LABEL_PROCESSES={raw!r} is not a whole number of at least 1. Fix: set it to "
+                         "1 (no worker processes), 2, ... or unset it") from None
     if (not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods()
-            or threading.active_count() > 1):  # forking a process that runs threads could deadlock its children
+            or threading.active_count() > 1):
         return 1
-    cap = int(os.environ.get("CARBON_SINK_LABEL_PROCESSES", "0") or 0) or (os.cpu_count() or 1)
-    return max(1, min(cap, os.cpu_count() or 1, n_strips))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cap, cpus, n_strips))
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a label worker: end when the run's process ends, even when it is killed outright (a
+    worker waiting for strips would otherwise live on, holding its copy of the polygons)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent ended before the call above
+        os._exit(1)
 
 
 #: What forked label workers read (set just before the pool forks them): polygons, tree, grid.
@@ -319,7 +353,8 @@ def _label_strips(polys, grid, writer, processes: int | None = None):
     import multiprocessing
 
     _FORK_STATE[:] = [polys, tree, grid]
-    pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    pool = concurrent.futures.ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                                                  initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
         pending: collections.deque = collections.deque()
         for r0, r1 in strips:  # at most two strips per worker in flight: memory stays bounded

@@ -199,16 +199,17 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         label_values, label_table = _label_values(labels, inputs.regions)
         outputs = {name: maps[name].data.astype(np.float32) for name in MAPS}
         outputs["regions"] = majority_labels(labels, grid, label_values)
-        stages = {name: StagedMap(tmp / "maps" / f".{name}.stage.tif", grid, "float32", np.nan,
-                                  _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id})
-                  for name in MAPS}
-        stages["regions"] = StagedMap(
-            tmp / "maps" / ".regions.stage.tif", grid, "int32", 0,
-            {"kind": "categorical", "long_name": "region covering most of the pixel (0 = unallocated)",
-             "values": "region id" if label_table is None else "see maps/regions.csv", "run_id": run_id,
-             "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}, categorical=True)
+        stages = {}
         t1 = time.perf_counter()
         try:
+            for name in MAPS:
+                stages[name] = StagedMap(tmp / "maps" / f".{name}.stage.tif", grid, "float32", np.nan,
+                                         _map_tags(name, maps[name], sinks, config_hash) | {"run_id": run_id})
+            stages["regions"] = StagedMap(
+                tmp / "maps" / ".regions.stage.tif", grid, "int32", 0,
+                {"kind": "categorical", "long_name": "region covering most of the pixel (0 = unallocated)",
+                 "values": "region id" if label_table is None else "see maps/regions.csv", "run_id": run_id,
+                 "config_sha256": config_hash, "software": f"carbon-sink {__version__}"}, categorical=True)
             # reading(): the input datasets the threads keep open are closed when the pass ends
             with _read_errors(), rasterio.Env(GDAL_CACHEMAX=PASS_CACHE_MB), reading():  # see PASS_CACHE_MB
                 sums_np, counts_np, qa, pixel_total = _stream(grid, outputs, stages, sums, categorical, qa_lazy,

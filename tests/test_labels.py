@@ -293,6 +293,28 @@ def test_build__worker_processes_give_the_labels_of_one_process(tmp_path, monkey
     np.testing.assert_allclose(area[:-1], polys.area.to_numpy() / 1e6, rtol=1e-9)
 
 
+def test_label_processes__one_per_cpu_in_a_fresh_process_capped_by_the_environment(monkeypatch):
+    """In a process with no other threads (a fresh interpreter, as the CLI's at label time) the
+    build forks one worker per usable CPU (at most the strips); the variable caps it; junk is refused."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from pipeline.labels import label_processes; print(label_processes(3), label_processes(1))"
+    env = {k: v for k, v in os.environ.items() if k != "CARBON_SINK_LABEL_PROCESSES"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    cpus = len(os.sched_getaffinity(0))
+    assert out.split() == [str(min(cpus, 3)), "1"]
+    out = subprocess.run([sys.executable, "-c", code], env=env | {"CARBON_SINK_LABEL_PROCESSES": "1"},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "1"]
+    from pipeline.labels import label_processes
+
+    monkeypatch.setenv("CARBON_SINK_LABEL_PROCESSES", "two")
+    with pytest.raises(InputError, match="CARBON_SINK_LABEL_PROCESSES='two' is not a whole number.*Fix"):
+        label_processes(4)
+
+
 def test_label_processes__none_while_other_threads_run():
     import threading
 
@@ -324,14 +346,22 @@ def test_cache__killed_builds_folders_are_removed_by_the_next_build(tmp_path):
     for name, owner in owners.items():
         (tmp_path / f".labels-{name}").mkdir()
         (tmp_path / f".labels-{name}" / label_cache.OWNER).write_text(json.dumps(owner))
-    for name, age in (("old-unowned", 2 * label_cache.ABANDONED_S), ("new-unowned", 0)):
+    # a build running in another container (its pid means nothing here), old: its lock keeps it
+    (tmp_path / ".labels-locked").mkdir()
+    held = label_cache._hold_owner_file(tmp_path / ".labels-locked" / label_cache.OWNER)
+    (tmp_path / ".labels-locked" / label_cache.OWNER).write_text(json.dumps({"host": host, "pid": gone.pid}))
+    for name, age in (("old-unowned", 2 * label_cache.ABANDONED_S), ("new-unowned", 0),
+                      ("locked", 2 * label_cache.ABANDONED_S)):
         d = tmp_path / f".labels-{name}"
-        d.mkdir()
+        d.mkdir(exist_ok=True)
         t = d.stat().st_mtime - age
         os.utime(d, (t, t))
-    region_labels(_polys(shapely.box(0, 0, 1500, 3000)), GRID, tmp_path)  # a build: it cleans up first
+    try:
+        region_labels(_polys(shapely.box(0, 0, 1500, 3000)), GRID, tmp_path)  # a build: it cleans up first
+    finally:
+        os.close(held)
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert [n for n in left if n.startswith(".labels-")] == [".labels-alive", ".labels-new-unowned",
-                                                              ".labels-other-host"]
+    assert [n for n in left if n.startswith(".labels-")] == [".labels-alive", ".labels-locked",
+                                                              ".labels-new-unowned", ".labels-other-host"]
     built = [p for p in tmp_path.iterdir() if p.name.startswith("labels-")]
     assert len(built) == 1 and not (built[0] / label_cache.OWNER).exists()

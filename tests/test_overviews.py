@@ -115,3 +115,31 @@ def test_run__cog_levels_are_footprint_means_of_the_map(sample_run):
                 np.testing.assert_array_equal(level, footprint_centres(base, k))
             else:
                 np.testing.assert_allclose(level, footprint_means(base, k), rtol=1e-6, equal_nan=True)
+
+
+def test_staged_map__categorical_levels_from_the_stage_and_huge_maps_left_to_gdal(tmp_path, monkeypatch):
+    """A categorical map whose chunks are not aligned gets its centre-pixel levels from the staged
+    map; with the strip limit below one aligned strip, the levels are GDAL's (and still present)."""
+    import pipeline.io.rasters as rasters
+
+    shape = (700, 530)  # levels 350 x 265, 175 x 133
+    grid = AnalysisGrid(CHINA_ALBERS, from_origin(0, 0, 1000, 1000), shape, 30)
+    cats = np.random.default_rng(2).integers(0, 40, shape).astype(np.int32)
+    for limit, ours in ((rasters.FROM_STAGE_MAX_BYTES, True), (1000, False)):
+        monkeypatch.setattr(rasters, "FROM_STAGE_MAX_BYTES", limit)
+        out = tmp_path / f"limit{limit}"
+        out.mkdir()
+        stage = StagedMap(out / ".c.stage.tif", grid, "int32", 0, {"kind": "categorical"}, categorical=True)
+        assert not stage.in_pass and len(stage.shapes) == (2 if ours else 0)
+        for r in range(0, shape[0], 30):
+            stage.write(cats[r:r + 30], r, 0)
+        stage.close()
+        stage.to_cog(out / "c.tif", "labels")
+        assert sorted(p.name for p in out.iterdir()) == ["c.tif"]
+        with rasterio.open(out / "c.tif") as src:
+            np.testing.assert_array_equal(src.read(1), cats)
+            assert src.overviews(1) == [2, 4]
+        if ours:
+            for k in (1, 2):
+                with rasterio.open(out / "c.tif", overview_level=k - 1) as ov:
+                    np.testing.assert_array_equal(ov.read(1), footprint_centres(cats, k))

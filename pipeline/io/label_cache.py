@@ -30,29 +30,63 @@ def _dir(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / f"labels-{key}"
 
 
-#: In a build's temporary folder: the host and process building it.
+#: In a build's temporary folder: the host and process building it, locked (``flock``) by the
+#: build while it runs.
 OWNER = "owner.json"
-#: A temporary build folder without an owner file (an older version's) this old is abandoned [s].
+#: A temporary build folder this old [s], not locked, is abandoned whatever its owner file says
+#: (a build of another host sharing the cache, or of an older version without an owner file).
 ABANDONED_S = 86_400
 
 
+def _locked_by_someone(path: Path) -> bool:
+    """True if another open file holds an ``flock`` on ``path`` (a build still running), or if
+    that cannot be known (no such file system support): never treat a live build as dead."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the host, pid and age decide
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # locks not supported here
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def remove_orphaned_builds(cache_dir: Path) -> list[Path]:
-    """Remove the temporary folders of label builds that were killed outright (their process, on
-    this host, is gone); builds of live processes, and of other hosts sharing the cache, are kept.
-    Returns the folders removed."""
+    """Remove the temporary folders of label builds that were killed outright. A folder goes only
+    when no running build holds the lock on its owner file and either its owner was a process of
+    this host that is gone, or it is older than ``ABANDONED_S``; builds running elsewhere (another
+    container or host sharing the cache) keep their lock, so they are never removed. Returns the
+    folders removed."""
     from .rundir import _pid_alive
 
     host, removed = socket.gethostname(), []
     for d in Path(cache_dir).glob(".labels-*"):
+        owner_file = d / OWNER
+        if _locked_by_someone(owner_file):
+            continue
         try:
-            owner = json.loads((d / OWNER).read_text())
-            dead = owner.get("host") == host and not _pid_alive(int(owner["pid"]))
+            old = time.time() - d.stat().st_mtime > ABANDONED_S
+        except OSError:  # removed meanwhile
+            continue
+        try:
+            owner = json.loads(owner_file.read_text())
+            gone = owner.get("host") == host and not _pid_alive(int(owner["pid"]))
         except (OSError, ValueError, KeyError, TypeError):
-            try:
-                dead = time.time() - d.stat().st_mtime > ABANDONED_S
-            except OSError:  # removed meanwhile
-                continue
-        if dead:
+            gone = False
+        if gone or old:
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
@@ -120,6 +154,20 @@ def read(cache_dir: Path, key: str, grid: AnalysisGrid):
     return _open_whole(d / "whole.tif", grid, tile, lo, hi), cell, region, fraction, meta
 
 
+def _hold_owner_file(path: Path) -> int:
+    """Write the owner file (host, pid) and hold an ``flock`` on it until the returned descriptor is
+    closed (:func:`remove_orphaned_builds` leaves locked folders alone)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ImportError, OSError):  # no lock support: the host and pid, and the age, still tell
+        pass
+    os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid()}).encode())
+    return fd
+
+
 class Writer:
     """Write labels strip by strip into a temporary folder, then move it into the cache atomically.
 
@@ -132,7 +180,7 @@ class Writer:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         remove_orphaned_builds(self.cache_dir)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".labels-{key[:12]}-", dir=self.cache_dir))
-        (self.tmp / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+        self._owner = _hold_owner_file(self.tmp / OWNER)
         block = min(512, max(16, (min(grid.shape) // 16) * 16))
         self.tile = block
         # the smallest type that holds the region indices 0..n_regions and -1: fewer bytes to decode
@@ -147,6 +195,7 @@ class Writer:
 
     def abort(self) -> None:
         self.dst.close()
+        os.close(self._owner)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def write_strip(self, whole: np.ndarray, row0: int) -> None:
@@ -163,6 +212,7 @@ class Writer:
         np.savez(self.tmp / "shared.npz", cell=cell, region=region, fraction=fraction, tile_lo=self.lo,
                  tile_hi=self.hi)
         meta = dict(meta, tile=self.tile)
+        os.close(self._owner)
         (self.tmp / OWNER).unlink()
         (self.tmp / "meta.json").write_text(json.dumps(meta))
         final = _dir(self.cache_dir, self.key)

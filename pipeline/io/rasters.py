@@ -241,7 +241,7 @@ def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool =
         options.update(RESAMPLING="NEAREST", PREDICTOR="NO")
     if overviews:
         source = Path(src_path).with_suffix(".vrt")
-        source.write_text(_vrt_with_overviews(Path(src_path), description, overviews))
+        source.write_text(_vrt_with_overviews(Path(src_path), description, overviews), encoding="utf-8")
     else:
         with rasterio.open(src_path, "r+") as src:
             src.set_band_description(1, description)
@@ -254,6 +254,11 @@ def to_cog(src_path: Path, dst_path: Path, description: str, categorical: bool =
             Path(source).unlink(missing_ok=True)
 
 
+#: GDAL's names of the numpy types a map can have.
+_GDAL_TYPES = {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
+               "int32": "Int32", "uint64": "UInt64", "int64": "Int64", "float32": "Float32", "float64": "Float64"}
+
+
 def _vrt_with_overviews(path: Path, description: str, overviews: list[Path]) -> str:
     """A VRT of band 1 of ``path`` (its CRS, transform, nodata, tags) whose overviews are the
     files ``overviews``, with the band description ``description``."""
@@ -261,14 +266,13 @@ def _vrt_with_overviews(path: Path, description: str, overviews: list[Path]) -> 
 
     with rasterio.open(path) as src:
         root = ET.Element("VRTDataset", rasterXSize=str(src.width), rasterYSize=str(src.height))
-        ET.SubElement(root, "SRS", dataAxisToSRSAxisMapping="1,2").text = src.crs.to_wkt()
+        ET.SubElement(root, "SRS", dataAxisToSRSAxisMapping="1,2").text = src.crs.to_wkt(version="WKT2_2019")
         ET.SubElement(root, "GeoTransform").text = ", ".join(repr(v) for v in src.transform.to_gdal())
         meta = ET.SubElement(root, "Metadata")
         for k, v in src.tags().items():
             ET.SubElement(meta, "MDI", key=k).text = v
         (bh, bw), dtype, nodata = src.block_shapes[0], src.dtypes[0], src.nodata
-    gdal_type = {"float32": "Float32", "int32": "Int32", "uint8": "Byte", "int16": "Int16", "float64": "Float64"}
-    band = ET.SubElement(root, "VRTRasterBand", dataType=gdal_type[dtype], band="1", blockXSize=str(bw),
+    band = ET.SubElement(root, "VRTRasterBand", dataType=_GDAL_TYPES[dtype], band="1", blockXSize=str(bw),
                          blockYSize=str(bh))
     if nodata is not None:
         ET.SubElement(band, "NoDataValue").text = "nan" if np.isnan(nodata) else repr(nodata)
@@ -348,6 +352,11 @@ def open_stage(path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict):
     return ds
 
 
+#: Largest strip of a staged map [bytes, as float64] read back to make its overview levels after the
+#: pass (see :class:`StagedMap`); a map whose aligned strips are larger gets GDAL's own levels.
+FROM_STAGE_MAX_BYTES = 512 * 2**20
+
+
 class StagedMap:
     """A map written window by window during the pass (:func:`open_stage`), with its overview
     levels (:mod:`pipeline.overviews`) staged in files of their own, then copied into a COG by
@@ -357,7 +366,10 @@ class StagedMap:
     on a multiple of the coarsest level's factor (the pass's windows start on chunk edges: ``chunks``
     divisible by 2**levels). Otherwise :meth:`to_cog` makes them from the staged map, read back in
     aligned strips. The levels do not depend on the windows either way (each footprint lies inside
-    one aligned window), so the COG is byte-identical whatever the chunk size."""
+    one aligned window), so the COG is byte-identical whatever the chunk size. Exception: when such a
+    strip (2**levels rows) would exceed ``FROM_STAGE_MAX_BYTES`` (maps of more than 131,072 px on a
+    side, with chunks not divisible by 1024), GDAL's COG driver makes the levels (its averages of
+    averages) and the COG then depends on whether the chunks are aligned."""
 
     def __init__(self, path: Path, grid: AnalysisGrid, dtype: str, nodata, tags: dict, categorical: bool = False):
         from ..overviews import overview_shapes
@@ -365,7 +377,10 @@ class StagedMap:
         self.path, self.grid, self.dtype, self.nodata = Path(path), grid, dtype, nodata
         self.categorical = categorical
         self.shapes = overview_shapes(grid.shape)
-        self.in_pass = bool(self.shapes) and grid.chunks % (1 << len(self.shapes)) == 0
+        f = 1 << len(self.shapes)
+        self.in_pass = bool(self.shapes) and grid.chunks % f == 0
+        if self.shapes and not self.in_pass and f * grid.width * 8 > FROM_STAGE_MAX_BYTES:
+            self.shapes = []  # aligned strips of the staged map would be too large: GDAL makes the levels
         self.ds = open_stage(self.path, grid, dtype, nodata, tags)
         self.levels: list = []
         if self.in_pass:
