@@ -82,6 +82,36 @@ def test_block_sums__exact_counts_of_the_fine_quantum(shape):
     assert ((got[:, 3:] >= 0) & (got[:, 3:] < 2**19)).all()  # fine counts carried into the coarse ones
 
 
+@pytest.mark.parametrize("kd", [0, 1, 2, 3])
+@pytest.mark.parametrize("constant", [False, True])
+@pytest.mark.parametrize("shape", [(3, 4), (33, 41)])
+def test_block_sums__every_density_count_and_label_form_equals_exact_integers(kd, constant, shape):
+    """Each number of densities (0 to MAX_DENSITIES), a block of one region given as the label cache's
+    constant or in full, and the signed form (one density split into its two parts): the compiled
+    sums equal the exact Python-integer computation. Long runs of one bin along rows (what the
+    kernel sums in registers) alternate with single pixels."""
+    from pipeline.aggregate import _block_sums
+
+    rng = np.random.default_rng(100 + kd)
+    n_cls, n_reg = 3, 4
+    cls = np.repeat(rng.integers(-1, n_cls, (shape[0], shape[1] // 3 + 1)), 3, axis=1)[:, :shape[1]].astype(np.int16)
+    cls[:, ::7] = rng.integers(-1, n_cls, cls[:, ::7].shape)  # runs broken at every 7th pixel
+    halves = np.repeat(rng.integers(-1, n_reg, (shape[0], 2)), shape[1] // 2 + 1, axis=1)[:, :shape[1]]
+    whole = np.broadcast_to(np.int8(1), shape) if constant else halves.astype(np.int8)
+    rows = rng.uniform(1e6, 2e6, shape[0])
+    area = np.broadcast_to(rows[:, None], shape)
+    dens = [rng.uniform(-300, 300, shape).astype(np.float32 if k % 2 else np.float64) for k in range(kd)]
+    total = float(area.sum())
+    q = np.exp2(np.ceil(np.log2(np.array([total] + [total * 5000] * max(kd, 2)) / 2.0**51)))
+    full_whole = np.broadcast_to(whole, shape)
+    got = _block_sums(cls, rows, whole, *dens, None, n_reg, n_cls, q[:1 + kd])
+    assert (_as_fine(got, 1 + kd) == _exact_counts(cls, full_whole, area, dens, n_cls, n_reg * n_cls, q[:1 + kd])).all()
+    if kd == 1:  # the signed form: area, positive part x area, negative part x area
+        signed = _block_sums(cls, rows, whole, dens[0], None, n_reg, n_cls, q[:3], split=True)
+        parts = [np.clip(dens[0], 0, None), np.clip(-dens[0], 0, None)]
+        assert (_as_fine(signed, 3) == _exact_counts(cls, full_whole, area, parts, n_cls, n_reg * n_cls, q[:3])).all()
+
+
 def test_block_sums__blocks_add_up_to_the_whole():
     """Summing the per-block counts of four blocks gives exactly the counts of the whole array."""
     from pipeline.aggregate import _block_sums
