@@ -43,8 +43,8 @@ writing its output maps once? What it does (see benchmarks/README.md):
    (a) the read floor: every input raster (land cover, NEP, sea flux) read once, block by block on
        the file's own blocks, decompressed (rasterio, one thread);
    (c) the whole run ``carbon-sink run CONFIG --out DIR --overwrite --quiet``, three times: first
-       (the first run of the code: with ``--commit`` a fresh copy, so numba compiles its kernels and
-       the label cache is empty), cold (label cache folder removed first, kernels cached) and warm
+       (the first run of the code: with ``--commit`` numba's cache of the snapshot is removed first,
+       so the run compiles its kernels, and the label cache is empty), cold (label cache folder removed first, kernels cached) and warm
        (the next run): ``timings_s`` of its manifest (seconds inside the run, interpreter start and
        imports excluded) and the process wall time;
    (b) the write floor: the run's 5 output maps (4 float32 ``sink_*`` + int32 ``regions``) encoded
@@ -676,10 +676,13 @@ def disturbed(r: dict) -> bool:
     return r["other_cpu_s"] > 0.1 * r["process_wall_s"]
 
 
-def measured(args: argparse.Namespace, what: str, func) -> dict:
+def measured(args: argparse.Namespace, what: str, func, before=None) -> dict:
     """Run a phase once the machine is quiet; again (up to ``--retries`` times) if other processes
-    used the CPU meanwhile. Returns the last attempt, with the number of attempts."""
+    used the CPU meanwhile. ``before`` runs (untimed) ahead of each attempt. Returns the last attempt,
+    with the number of attempts."""
     for attempt in range(1, args.retries + 2):
+        if before is not None:
+            before()
         waited = wait_quiet(args.max_wait)
         r = func()
         r.update(attempts=attempt, waited_s=waited)
@@ -688,6 +691,28 @@ def measured(args: argparse.Namespace, what: str, func) -> dict:
         print(f"  {what}: other processes used {r['other_cpu_s']:.1f} CPU s during {r['process_wall_s']:.1f} s"
               + (", measuring again" if attempt <= args.retries else ", giving up (flagged in the table)"), flush=True)
     return r
+
+
+def median_of(args: argparse.Namespace, what: str, func, before=None) -> dict:
+    """``measured`` ``--repeat`` times (``before`` runs untimed ahead of each); the attempt of median
+    seconds, with every attempt's seconds in ``all_seconds``."""
+    rs = []
+    for _ in range(args.repeat):
+        rs.append(measured(args, what, func, before))
+    rs.sort(key=lambda r: r["seconds"])
+    med = dict(rs[len(rs) // 2])
+    med["all_seconds"] = [r["seconds"] for r in rs]
+    return med
+
+
+def clear_kernel_cache() -> None:
+    """Remove numba's cached kernels of the ``--commit`` snapshot, so that the next run compiles them
+    (a first run). Without ``--commit`` the working tree's cache stays: its 'first' run is not first."""
+    code = os.environ.get(CODE_ENV)
+    if code:
+        for cache in Path(code).rglob("__pycache__"):
+            for f in cache.glob("*.nb[ic]"):
+                f.unlink()
 
 
 def carbon_sink() -> list[str]:
@@ -855,7 +880,9 @@ def report(args, shape, build, read, first, cold, warm, writes, prof, digests, c
         f"({build['n_overlaps']} overlapping pairs, {build['overlaps_km2']:,} km2). Grid chunks {CHUNKS}; dask "
         f"threaded scheduler (default, {os.cpu_count()} threads); GDAL_CACHEMAX "
         f"{os.environ.get('GDAL_CACHEMAX', 'default (5 % of RAM)')}; OS file cache warm.",
-        "- Each phase runs in a fresh process, one run each. Seconds: (a), (b) inside the process, imports "
+        f"- Each phase runs in a fresh process, {args.repeat} run{'s' if args.repeat > 1 else ''} each"
+        + (" (the table shows the run of median seconds; the notes list every run's)" if args.repeat > 1 else "")
+        + ". Seconds: (a), (b) inside the process, imports "
         "excluded; (c) `timings_s.total_s` of the run's manifest (imports, report writing and the final rename "
         "excluded; the process wall time, which includes them, is in the notes). Peak RSS is the whole process "
         "(`os.wait4` ru_maxrss), imports included. CPU s: the process's own user + system time (whole process: "
@@ -893,7 +920,9 @@ def report(args, shape, build, read, first, cold, warm, writes, prof, digests, c
                      f"{r['seconds'] / read['seconds']:.1f} | "
                      + (f"{r['seconds'] / floor_rw:.2f} | " if is_run else "- | ")
                      + f"{r['cpu_s']:.1f} | {r['other_cpu_s']:.1f} | {note}"
-                     + (f" (attempt {r['attempts']})" if r.get("attempts", 1) > 1 else "") + " |")
+                     + (f" (attempt {r['attempts']})" if r.get("attempts", 1) > 1 else "")
+                     + (f"; median of {len(r['all_seconds'])}: " + " / ".join(f"{x:.2f}" for x in r["all_seconds"])
+                        + " s" if len(r.get("all_seconds", ())) > 1 else "") + " |")
 
     # ratios, cold and warm
     lines += ["", "Ratios (whole run = manifest `total_s`; in brackets: process wall time):", "",
@@ -1022,20 +1051,20 @@ def parent_main(args: argparse.Namespace) -> int:
         shutil.rmtree(p["cache"], ignore_errors=True)
         return run_pipeline(args, out)
 
-    read = measured(args, "(a) read floor", lambda: run_child(args, "read"))
+    read = median_of(args, "(a) read floor", lambda: run_child(args, "read"))
     print(f"  (a) read floor: {read['seconds']:.2f} s, peak RSS {read['peak_rss_MiB']:,.0f} MiB", flush=True)
-    first = measured(args, "(c) run, first", lambda: cold_run(p["out_first"]))
+    first = median_of(args, "(c) run, first", lambda: cold_run(p["out_first"]), before=clear_kernel_cache)
     print(f"  (c) run, first (kernels compiled, cache cold): {first['seconds']:.2f} s (process "
           f"{first['process_wall_s']:.2f} s), peak RSS {first['peak_rss_MiB']:,.0f} MiB; {first['timings']}", flush=True)
-    cold = measured(args, "(c) run, cache cold", lambda: cold_run(p["out_cold"]))
+    cold = median_of(args, "(c) run, cache cold", lambda: cold_run(p["out_cold"]))
     print(f"  (c) run, cache cold: {cold['seconds']:.2f} s (process {cold['process_wall_s']:.2f} s), "
           f"peak RSS {cold['peak_rss_MiB']:,.0f} MiB; {cold['timings']}", flush=True)
-    warm = measured(args, "(c) run, cache warm", lambda: run_pipeline(args, p["out_warm"]))
+    warm = median_of(args, "(c) run, cache warm", lambda: run_pipeline(args, p["out_warm"]))
     print(f"  (c) run, cache warm: {warm['seconds']:.2f} s (process {warm['process_wall_s']:.2f} s), "
           f"peak RSS {warm['peak_rss_MiB']:,.0f} MiB; {warm['timings']}", flush=True)
     writes = {}
     for codec in ("deflate", "zstd"):
-        writes[codec] = w = measured(args, f"(b) write floor {codec}", lambda c=codec: run_child(args, "write", c))
+        writes[codec] = w = median_of(args, f"(b) write floor {codec}", lambda c=codec: run_child(args, "write", c))
         print(f"  (b) write floor {codec}: {w['seconds']:.2f} s, {w['bytes'] / 2**20:,.1f} MiB, "
               f"peak RSS {w['peak_rss_MiB']:,.0f} MiB", flush=True)
 
@@ -1130,6 +1159,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "inputs into --work/run_<scale>x_4326/), so the run, still on the China Albers grid, warps "
                         "them on the fly (land cover nearest, NEP average, sea flux bilinear); results in "
                         "run_<scale>x_4326.md. Default: the inputs on the run's grid, read directly")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of (a), (b) and each whole run; the table shows the median (default: %(default)s). "
+                        "With --commit, each first run starts without the kernel cache")
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="skip (d), the profiled warm run (where compute and export spend their time)")
     p.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
