@@ -8,6 +8,7 @@ not writable); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -83,6 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carbon-sink: interrupted; no output was written", file=sys.stderr)
         return 130
+
+
+def console_main() -> None:
+    """The ``carbon-sink`` command (and ``python -m pipeline``): exit with :func:`main`'s code.
+
+    After an interrupt (130) the process ends at once, its message written: by then the run has
+    removed its temporary folder, and no worker thread still finishing a task (dask's pool, the map
+    writer) may keep an interrupted command alive while the interpreter waits to join it."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
 
 
 def _run(args) -> int:

@@ -52,11 +52,17 @@ def test_interrupted_run_keeps_previous_results(sample_copy, tmp_path, sig):
     run(fast, out)
     before = _snapshot(out)
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(slow), "--out", str(out), "--overwrite",
-                             "--quiet"], stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+                             "--quiet"], stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"PYTHONFAULTHANDLER": "1"})  # SIGABRT prints every thread's stack
     _wait_for_temp(out, proc)
     time.sleep(1.0)  # well inside the computation
     proc.send_signal(sig)
-    proc.wait(timeout=60)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        pytest.fail(f"the run did not end within 60 s of {sig.name}; its threads:\n{err[-12000:]}")
     assert _snapshot(out) == before, "the previous results changed"
     if sig == signal.SIGKILL:
         assert proc.returncode == -signal.SIGKILL

@@ -25,4 +25,4 @@ def test_environment_matches_pyproject():
 
 def test_console_script_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["carbon-sink"] == "pipeline.cli:main"
+    assert project["scripts"]["carbon-sink"] == "pipeline.cli:console_main"
