@@ -34,7 +34,7 @@ from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
 from .io.rasters import PASS_CACHE_MB, StagedMap, reading
-from .io.rundir import check_target, remove_empty_dirs, staged_run_dir
+from .io.rundir import check_target, raise_if_interrupted, remove_empty_dirs, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
 from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps_cached
@@ -224,7 +224,9 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
 
         t2 = time.perf_counter()
         for name in MAPS:  # the overview levels were made in the pass: the COG driver copies them
+            raise_if_interrupted()
             stages[name].to_cog(tmp / "maps" / f"{name}.tif", maps[name].attrs.get("long_name", name))
+        raise_if_interrupted()
         stages["regions"].to_cog(tmp / "maps" / "regions.tif", "region label")
         if label_table is not None:
             write_table(label_table, tmp / "maps" / "regions.csv")
@@ -599,6 +601,7 @@ def _stream(grid, outputs: dict, stages: dict, sums: dict, categorical: dict, qa
     pending = None
     try:
         for n, (i0, i1, j0, j1) in enumerate(plan):
+            raise_if_interrupted()
             r0, r1 = i0 * c, min(i1 * c, grid.height)
             c0, c1 = j0 * c, min(j1 * c, grid.width)
             rows, s_sums, s_counts, s_qa, s_total = dask.compute(

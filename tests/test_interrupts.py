@@ -189,3 +189,35 @@ def test_interrupt_swallowed_by_other_code_never_publishes_the_run(tmp_path):
                 pass  # swallowed, as a finalizer would
     assert (target / "f").read_text() == "previous"
     assert not _temps(target)
+
+
+def test_interrupt_swallowed_by_a_finalizer_stops_the_run_at_its_next_step(tmp_path, monkeypatch):
+    """Python prints and drops a KeyboardInterrupt that the signal handler raises inside a finalizer.
+    The record the handler leaves makes ``raise_if_interrupted`` (called between the run's steps)
+    stop the run at its next step instead of computing to the end; nothing is published and the
+    temporary folder is removed."""
+    import weakref
+
+    from pipeline.io import rundir
+
+    target = tmp_path / "run"
+    steps = []
+    dropped = []  # what Python reports as "Exception ignored in" (and then drops)
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: dropped.append(unraisable.exc_type))
+
+    class Block:
+        pass
+
+    with pytest.raises(KeyboardInterrupt):
+        with rundir.staged_run_dir(target):
+            block = Block()
+            # the signal's handler runs inside the finalizer (the sleep is cut short by it)
+            weakref.finalize(block, lambda: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(5)))
+            del block
+            steps.append("the step after the finalizer")  # the run went on: the interrupt was dropped
+            rundir.raise_if_interrupted()
+            steps.append("the next step")
+    assert steps == ["the step after the finalizer"]
+    assert dropped == [KeyboardInterrupt]
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    rundir.raise_if_interrupted()  # the record ends with the run: a later run is not interrupted

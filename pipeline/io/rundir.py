@@ -112,6 +112,21 @@ def remove_stale(target: Path) -> list[Path]:
     return removed
 
 
+#: The SIGINT or SIGTERM received during the current staged run, if any (see :func:`_terminate_as_exit`).
+_RECEIVED: dict = {}
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a SIGINT or SIGTERM arrived during the current staged run, also when
+    the KeyboardInterrupt its handler raised was swallowed (inside a finalizer): the run's long loops
+    call this between steps, so an interrupted run stops at the next step instead of computing to
+    the end before it gives up."""
+    import threading
+
+    if _RECEIVED and threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt(f"signal {_RECEIVED['signal']}")
+
+
 @contextmanager
 def _terminate_as_exit() -> Iterator[dict]:
     """Make SIGTERM unwind the stack like Ctrl-C, so the temporary folder is removed; yield a dict
@@ -120,15 +135,17 @@ def _terminate_as_exit() -> Iterator[dict]:
     The record matters because Python runs signal handlers between any two bytecodes of the main
     thread, finalizers (``__del__``, weakref callbacks) included, and a KeyboardInterrupt raised
     inside a finalizer is printed and dropped: the run would go on and replace the previous results.
-    The caller checks the record before it publishes anything.
+    The run checks the record between its steps (:func:`raise_if_interrupted`) and before it
+    publishes anything.
     """
     import signal
     import threading
 
-    received: dict = {}
-    if threading.current_thread() is not threading.main_thread():
-        yield received
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield {}
         return
+    received = _RECEIVED
+    received.clear()
 
     def handler(signum, frame):
         received["signal"] = signum
@@ -140,6 +157,7 @@ def _terminate_as_exit() -> Iterator[dict]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        received.clear()
 
 
 @contextmanager
@@ -157,11 +175,10 @@ def staged_run_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     remove_stale(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.resolve().parent))
     try:
-        with _terminate_as_exit() as received:
+        with _terminate_as_exit():
             yield tmp
             seal_manifest(tmp)  # every output is written: record their checksums
-        if received:  # an interrupt that some finalizer swallowed: never publish an interrupted run
-            raise KeyboardInterrupt(f"signal {received['signal']}")
+            raise_if_interrupted()  # an interrupt that some finalizer swallowed: never publish an interrupted run
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
