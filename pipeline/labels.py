@@ -32,7 +32,7 @@ UNALLOCATED = "unallocated"
 #: Coverage this close to 1 counts as whole (exactextract's interior cells are exactly 1).
 _WHOLE = 1.0 - 1e-12
 #: Bump when the label format or algorithm changes, so old caches are not reused.
-LABELS_VERSION = "5"
+LABELS_VERSION = "6"
 #: Pixels labelled per exactextract call, about (bounds the memory of the build: exactextract's cell
 #: lists and their sorting take about 100 bytes per pixel, 0.4 GB per strip), in whole rows ...
 STRIP_PIXELS = 4 * 2**20
@@ -220,11 +220,16 @@ def region_labels(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path) 
         cached = _build(polys, grid, cache_dir, key)
     whole, cell, region, fraction, meta = cached
     info = {"cache_key": key[:16], "cache_hit": hit, "seconds": time.perf_counter() - t0,
-            "shared_px": int(np.unique(cell).size), "overlap_px": meta.get("overlap_px", 0.0)}
+            "shared_px": _distinct_sorted(cell), "overlap_px": meta.get("overlap_px", 0.0)}
     if meta.get("covered_px", 1) == 0:
         raise GridError(f"no region overlaps the analysis grid (bounds {grid.bounds}). Fix: check the regions "
                         "file's CRS and grid.bounds")
     return RegionLabels(ids, whole, cell, region, fraction, info)
+
+
+def _distinct_sorted(values: np.ndarray) -> int:
+    """How many distinct values a sorted array holds."""
+    return int(values.size and np.count_nonzero(values[1:] != values[:-1]) + 1)
 
 
 def _build(polys: gpd.GeoDataFrame, grid: AnalysisGrid, cache_dir: Path, key: str):
@@ -305,15 +310,29 @@ def _label_strip(polys, tree, grid, r0: int, r1: int):
     x0, _, x1, y_top = grid.bounds
     res_y = grid.resolution[1]
     top, bottom = y_top - r0 * res_y, y_top - r1 * res_y
-    whole = np.full((r1 - r0, nx), n, dtype=np.int32)
+    whole = np.full((r1 - r0, nx), n, dtype=label_cache.label_dtype(n + 1))  # as the cache stores it
     hits = np.sort(tree.query(shapely.box(x0, bottom, x1, top), predicate="intersects"))
     if not hits.size:
         return whole, None
     src = NumPyRasterSource(np.zeros((r1 - r0, nx), dtype=np.uint8), xmin=x0, ymin=bottom, xmax=x1, ymax=top,
                             srs_wkt=grid.crs_wkt)
-    cov = exact_extract(src, polys.iloc[hits][["geometry"]], ["cell_id", "coverage"], output="pandas")
+    cov = exact_extract(src, _clipped(polys.iloc[hits][["geometry"]], x0, bottom, x1, top, grid.resolution),
+                        ["cell_id", "coverage"], output="pandas")
     c, f, r, ov, cv = _strip_entries(cov, hits, whole, n)
     return whole, (c + r0 * nx, r, f, ov, cv)
+
+
+def _clipped(polys: gpd.GeoDataFrame, x0: float, y0: float, x1: float, y1: float, res) -> gpd.GeoDataFrame:
+    """The polygons cut to the strip's extent widened by a pixel on each side: exactextract then walks
+    only the strip's part of every ring (a third less time at 1 km), and the cuts lie outside the
+    strip's pixels. The fractions stay exact; exactextract's float32 coverage can differ in its last
+    bit (at most 1.2e-7 of a pixel). A polygon GEOS cannot cut (invalid) is passed whole."""
+    box = shapely.box(x0 - res[0], y0 - res[1], x1 + res[0], y1 + res[1])
+    try:
+        cut = shapely.intersection(polys.geometry.values, box)
+    except shapely.errors.GEOSException:
+        return polys
+    return polys.set_geometry(cut)
 
 
 def _forked_strip(r0: int, r1: int):
@@ -385,7 +404,8 @@ def _strip_entries(cov, feature_index: np.ndarray, whole: np.ndarray, n: int):
     fracs = np.concatenate([np.asarray(c, dtype=np.float64) for c in cov["coverage"]])
     regs = np.repeat(feature_index.astype(np.int32), counts)
     keep = fracs > 0
-    cells, fracs, regs = cells[keep], fracs[keep], regs[keep]
+    if not keep.all():
+        cells, fracs, regs = cells[keep], fracs[keep], regs[keep]
     if cells.size == 0:
         return cells, fracs, regs, 0.0, 0
     per_cell = np.bincount(cells, minlength=whole.size)
@@ -400,10 +420,12 @@ def _strip_entries(cov, feature_index: np.ndarray, whole: np.ndarray, n: int):
     cells, fracs, regs = cells[order], fracs[order], regs[order]
     uniq, start, per = np.unique(cells, return_index=True, return_counts=True)
     total = np.add.reduceat(fracs, start) if cells.size else np.empty(0)
-    # overcoverage of every covered pixel, summed in pixel order (whole pixels' single entry may exceed 1)
-    over_cells = np.concatenate([uniq, whole_cells])
-    over = np.concatenate([total, whole_fracs])[np.argsort(over_cells, kind="stable")]
-    overlap = float((over[over > 1.0] - 1.0).sum())
+    # overcoverage of every covered pixel, summed in pixel order (whole pixels' single entry may exceed
+    # 1); only the pixels above 1 are sorted, which adds the same numbers in the same order
+    above, whole_above = total > 1.0, whole_fracs > 1.0
+    over_cells = np.concatenate([uniq[above], whole_cells[whole_above]])
+    over = np.concatenate([total[above], whole_fracs[whole_above]])[np.argsort(over_cells, kind="stable")]
+    overlap = float((over - 1.0).sum())
     fracs = fracs * np.repeat(np.where(total > 1.0, 1.0 / total, 1.0), per)  # never count a pixel twice
     rest = 1.0 - np.minimum(total, 1.0)
     has_rest = rest > 0

@@ -3,6 +3,7 @@
 import itertools
 import warnings
 
+import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -267,6 +268,52 @@ def test_strip_entries__match_a_pixel_by_pixel_reference():
         assert frac.tolist() == [e[2] for e in exp]  # bit for bit
         over = np.array(over)
         assert overlap == float((over[over > 1.0] - 1.0).sum()) and covered == len(entries)
+
+
+def _dense_fractions(labels, n_px, n_regions):
+    """(pixel, region) covered fraction from labels: 1 for a whole pixel, the entries for shared ones."""
+    dense = np.zeros((n_px, n_regions + 1))
+    whole = labels.whole.compute().ravel().astype(np.int64)
+    inside = whole >= 0
+    dense[np.flatnonzero(inside), whole[inside]] = 1.0
+    np.add.at(dense, (labels.cell, labels.region), labels.fraction)
+    return dense
+
+
+def test_build__polygons_cut_to_each_strip_give_exactextracts_fractions(tmp_path, monkeypatch):
+    """Each strip sees its polygons cut to the strip (plus a pixel): every pixel's fractions equal those
+    of one exactextract call on the whole grid with the uncut polygons, to exactextract's single
+    precision (2 float32 steps); the whole pixels are the same."""
+    import pipeline.labels as lab
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    grid = AnalysisGrid.from_bounds(CHINA_ALBERS, 1000, (0, 0, 60_000, 45_000), chunks=16)
+    rng = np.random.default_rng(11)
+
+    def star(cx, cy):  # a ragged polygon of 200 vertices across several strips
+        a = np.sort(rng.uniform(0, 2 * np.pi, 200))
+        r = rng.uniform(6_000, 14_000, 200)
+        return shapely.Polygon(np.c_[cx + r * np.cos(a), cy + r * np.sin(a)])
+
+    polys = _polys(star(15_000, 22_000), star(33_000, 20_000), star(45_000, 27_000)).pipe(
+        lambda g: resolve_overlaps(g, "first")[0])
+    monkeypatch.setattr(lab, "STRIP_PIXELS", 60 * 7)  # 7 rows a strip: 7 strips
+    monkeypatch.setattr(lab, "label_processes", lambda n_strips: 1)
+    labels = region_labels(polys, grid, tmp_path)
+    # reference: one call, no strips, no cuts, the same bookkeeping
+    x0, y0, x1, y1 = grid.bounds
+    src = NumPyRasterSource(np.zeros(grid.shape, dtype=np.uint8), xmin=x0, ymin=y0, xmax=x1, ymax=y1,
+                            srs_wkt=grid.crs_wkt)
+    cov = exact_extract(src, polys[["geometry"]], ["cell_id", "coverage"], output="pandas")
+    whole = np.full(grid.shape, len(polys), dtype=np.int32)
+    cell, frac, reg, _, _ = lab._strip_entries(cov, np.arange(len(polys)), whole, len(polys))
+    ref = lab.RegionLabels(labels.region_ids, da.from_array(whole), cell, reg, frac, {})
+    n_px = grid.shape[0] * grid.shape[1]
+    got, exp = _dense_fractions(labels, n_px, len(polys)), _dense_fractions(ref, n_px, len(polys))
+    assert (exp[:, :-1] > 0).sum(axis=0).min() > 300  # every polygon covers many pixels, 7 strips' worth
+    np.testing.assert_allclose(got, exp, rtol=0, atol=2 * 2.0**-23)
+    assert np.mean(labels.whole.compute() == whole) > 0.999
 
 
 def test_build__worker_processes_give_the_labels_of_one_process(tmp_path, monkeypatch):

@@ -168,6 +168,12 @@ def _hold_owner_file(path: Path) -> int:
     return fd
 
 
+def label_dtype(n_regions: int) -> str:
+    """The smallest integer type that holds the labels of ``n_regions`` (indices 0..n_regions) and -1:
+    fewer bytes to decode, and to send from a label worker."""
+    return "int8" if n_regions < 2**7 - 1 else ("int16" if n_regions < 2**15 - 1 else "int32")
+
+
 class Writer:
     """Write labels strip by strip into a temporary folder, then move it into the cache atomically.
 
@@ -183,8 +189,7 @@ class Writer:
         self._owner = _hold_owner_file(self.tmp / OWNER)
         block = min(512, max(16, (min(grid.shape) // 16) * 16))
         self.tile = block
-        # the smallest type that holds the region indices 0..n_regions and -1: fewer bytes to decode
-        self.dtype = "int8" if n_regions < 2**7 - 1 else ("int16" if n_regions < 2**15 - 1 else "int32")
+        self.dtype = label_dtype(n_regions)
         tiles = (-(-grid.height // block), -(-grid.width // block))
         self.lo = np.full(tiles, np.iinfo(np.int64).max, dtype=np.int64)  # smallest label of each tile
         self.hi = np.full(tiles, np.iinfo(np.int64).min, dtype=np.int64)  # and its largest
