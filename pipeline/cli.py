@@ -8,6 +8,7 @@ not writable); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import sys
@@ -89,15 +90,23 @@ def main(argv: list[str] | None = None) -> int:
 def console_main() -> None:
     """The ``carbon-sink`` command (and ``python -m pipeline``): exit with :func:`main`'s code.
 
-    After an interrupt (130) the process ends at once, its message written: by then the run has
-    removed its temporary folder, and no worker thread still finishing a task (dask's pool, the map
-    writer) may keep an interrupted command alive while the interpreter waits to join it."""
+    The process then ends without the interpreter's teardown of every imported module (numpy,
+    pandas, dask, matplotlib, ... finalised one by one: about 1.5 s after a run), its output flushed
+    and, unless interrupted, its exit handlers run first as at a normal exit (logging, a dask
+    client's). After an interrupt (130) it ends at once: by then the run has removed its temporary
+    folder, and no worker thread still finishing a task (dask's pool, the map writer) may keep an
+    interrupted command alive while the interpreter waits to join it."""
     code = main()
-    if code == 130:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code != 130:
+        run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+        if run_exit_handlers is None:  # not CPython: the normal exit
+            sys.exit(code)
+        run_exit_handlers()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
-    sys.exit(code)
+    os._exit(code)
 
 
 def _run(args) -> int:

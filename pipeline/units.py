@@ -15,9 +15,20 @@ import pint
 
 from .errors import UnitError
 
+
+def _registry() -> pint.UnitRegistry:
+    """pint's default registry, its parsed definitions kept in pint's own cache (the user's cache
+    folder, keyed by the definitions' content: 0.02 s instead of 0.4 s per process); parsed afresh
+    when that folder cannot be used."""
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except Exception:  # an unwritable or damaged cache only costs time
+        return pint.UnitRegistry()
+
+
 #: The unit registry shared by the whole package. pint's ``year`` is the Julian year
 #: (365.25 d = 31,557,600 s), the year of the Global Carbon Budget's per-second grids.
-ureg = pint.UnitRegistry()
+ureg = _registry()
 
 #: Internal density unit of every sink layer.
 DENSITY_UNITS = "g C m-2 yr-1"

@@ -177,3 +177,20 @@ def test_sample_data__into_a_file_is_an_output_error(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["sample-data", str(blocker)]) == 4
     assert "is a file, not a folder" in _out(capsys)[1]
+
+
+@pytest.mark.parametrize("args, code", [(["validate", str(SAMPLE_CONFIG)], 0), (["validate", "missing.yaml"], 2)])
+def test_console_main__exit_code_output_and_exit_handlers_kept(tmp_path, args, code):
+    """The console entry point ends without the interpreter's module teardown: the command's code,
+    its printed output (a pipe, so buffered) and the exit handlers registered in the process (as a
+    dask client's) must all survive that."""
+    import subprocess
+    import sys
+
+    script = ("import atexit, sys; atexit.register(lambda: print('exit handler ran')); "
+              f"sys.argv = ['carbon-sink'] + {args!r}; from pipeline.cli import console_main; console_main()")
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == code, out.stderr
+    assert out.stdout.rstrip().endswith("exit handler ran")
+    assert ("OK, no problems" in out.stdout) == (code == 0)
+    assert ("config file not found: missing.yaml" in out.stdout + out.stderr) == (code == 2)

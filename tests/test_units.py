@@ -111,3 +111,26 @@ def test_likely_units__candidates_by_hand():
     assert best == ["g CO2 m-2 yr-1"] and rescaled == pytest.approx(2000 * 12 / 44, rel=1e-12)
     assert units.likely_units(1e30, "terrestrial", "g C m-2 yr-1") is None
     assert units.likely_units(1e6, "terrestrial", "furlongs") is None
+
+
+@pytest.mark.parametrize("cache", ["fresh", "unusable"])
+def test_registry__same_factors_with_pints_disk_cache_fresh_reused_or_unusable(tmp_path, cache):
+    """The registry is built from pint's on-disk cache when it can be (a folder of its own here),
+    and parsed afresh when the folder cannot be made (under a regular file): the factors are the
+    hand-computed ones either way, also in a second process that reads the cache the first wrote."""
+    import subprocess
+    import sys
+
+    if cache == "fresh":
+        env_cache = tmp_path / "cache"
+    else:
+        (tmp_path / "file").write_text("not a folder")
+        env_cache = tmp_path / "file" / "cache"
+    code = ("from pipeline import units; print(units.density_factor('kg C m-2 s-1'), "
+            "units.density_factor('mmol C m-2 d-1'))")
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(env_cache)}
+    for _ in range(2):  # the second process reads what the first cached
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        got = [float(x) for x in out.stdout.split()]
+        assert got == pytest.approx([1000.0 * 31_557_600, 12.011e-3 * 365.25], rel=1e-12)
+    assert any((env_cache / "pint").glob("*.pickle")) == (cache == "fresh")
