@@ -298,7 +298,8 @@ def _check_inputs(cfg, check: _Checker) -> None:
     if regions is not None:  # without a valid grid, overlaps are measured in the default China Albers
         from .grid import CHINA_ALBERS
 
-        _check_overlaps(check, regions, subregions, grid.crs if grid is not None else CHINA_ALBERS, r)
+        cache = cfg.label_cache_dir() if hasattr(cfg, "label_cache_dir") else None  # none for a broken config
+        _check_overlaps(check, regions, subregions, grid.crs if grid is not None else CHINA_ALBERS, r, cache)
 
     # --- sink methods: every ecosystem has a coefficient or a flux (graphs built, nothing computed) ---
     flux_ok = all(f"flux:{n}" in rasters for n in (cfg.fluxes or {}))
@@ -345,15 +346,17 @@ def _check_regions_on_grid(regions, grid, path) -> None:
                         " Fix: check the regions' CRS, or grid.bounds")
 
 
-def _check_overlaps(check: _Checker, regions, subregions: dict, crs, r) -> None:
-    """Overlapping polygons are an error unless ``regions.overlap`` says which wins (as in a run)."""
-    from .labels import resolve_overlaps
+def _check_overlaps(check: _Checker, regions, subregions: dict, crs, r, cache_dir) -> None:
+    """Overlapping polygons are an error unless ``regions.overlap`` says which wins (as in a run).
+    The resolved polygons are cached as a run caches them, so that a validate after a run (or the
+    run after a validate) does not overlay the polygons again."""
+    from .labels import resolve_overlaps_cached
 
     polys = regions[["region_id", "allocation"]].set_geometry("allocation").rename_geometry("geometry")
-    check("overlapping regions", resolve_overlaps, polys.to_crs(crs), r.overlap, str(r.path))
+    check("overlapping regions", resolve_overlaps_cached, polys.to_crs(crs), r.overlap, str(r.path), cache_dir)
     for name, (spec, sub) in subregions.items():
-        check(f"overlapping subregions '{name}'", resolve_overlaps, sub[["region_id", "geometry"]].to_crs(crs),
-              r.overlap, str(spec.path))
+        check(f"overlapping subregions '{name}'", resolve_overlaps_cached,
+              sub[["region_id", "geometry"]].to_crs(crs), r.overlap, str(spec.path), cache_dir)
 
 
 def _check_sink_methods(cfg, scheme, coeffs, densities) -> None:

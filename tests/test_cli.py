@@ -194,3 +194,24 @@ def test_console_main__exit_code_output_and_exit_handlers_kept(tmp_path, args, c
     assert out.stdout.rstrip().endswith("exit handler ran")
     assert ("OK, no problems" in out.stdout) == (code == 0)
     assert ("config file not found: missing.yaml" in out.stdout + out.stderr) == (code == 2)
+
+
+def test_validate__overlap_check_cached_like_a_run(tmp_path, capsys, monkeypatch):
+    """validate resolves the regions' overlaps through the run's cache: the first validate writes one
+    entry per polygon layer it checks, the second overlays nothing (the overlay would raise here)
+    and is still clean."""
+    import pipeline.labels
+
+    monkeypatch.setenv("CARBON_SINK_CACHE", str(tmp_path / "cache"))
+    assert main(["validate", str(SAMPLE_CONFIG)]) == 0
+    out, _ = _out(capsys)
+    layers = 1 + yaml.safe_load(SAMPLE_CONFIG.read_text())["regions"].get("subregions", []).__len__()
+    assert len(list((tmp_path / "cache").glob("overlaps-*.npz"))) == layers
+
+    def no_overlay(*args, **kwargs):
+        raise AssertionError("overlaps computed again")
+
+    monkeypatch.setattr(pipeline.labels, "resolve_overlaps", no_overlay)
+    assert main(["validate", str(SAMPLE_CONFIG)]) == 0
+    out, _ = _out(capsys)
+    assert "OK, no problems" in out
