@@ -170,8 +170,9 @@ class RealmSpec(_Spec):
         None, description="name(s) of entries under 'fluxes' (method: flux); several are summed, each with "
                           "its own sign (e.g. [sland, eluc] for the net land flux)")
     ecosystems: list[str] | None = Field(
-        None, description="ecosystems the flux applies to (default: every ecosystem with a coefficient row "
-                          "in this realm); other ecosystems of the realm fall back to coefficients")
+        None, description="ecosystems the flux applies to (default: every ecosystem of the realm, so a product's "
+                          "cell density covers all of its land); other ecosystems of the realm fall back to "
+                          "coefficients, and tables/flux_products.csv lists the product's mass they leave out")
     stock_change: StockChangeSpec | None = None
 
     @model_validator(mode="after")

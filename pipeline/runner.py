@@ -44,7 +44,9 @@ from .report_html import write_html_report
 from .sinks import compute_sinks
 from .sinks.fused import sink_pass
 from .sinks.inorganic import inorganic_table
+from .sinks._methods import flux_density
 from .sinks.non_co2 import non_co2_table
+from .sinks.products import national_summary, product_classes, product_table
 from .streaming import reduce_window, windows
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
@@ -153,13 +155,13 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         ocean = np.array([r == "ocean" for r in inputs.scheme.ecosystem_realm] + [False, False])
         is_sea = xr.apply_ufunc(lambda e: ocean[e], eco, dask="parallelized", output_dtypes=[bool])
 
-    def by_region(cls, dens, n_cls, bound=max_density):
+    def by_region(cls, dens, n_cls, bound=max_density, signed=False):
         """Sums per (region, class) on the regions' labels (sea pixels on the nearest zones, land pixels
         on the land polygons, when the zones are built by nearest distance)."""
         if not nearest:
-            return aggregate_parts(cls, dens, labels, grid, n_cls, bound)
-        sea = aggregate_parts(cls.where(is_sea, -1), dens, labels, grid, n_cls, bound)
-        land = aggregate_parts(cls.where(~is_sea, -1), dens, label_sets["regions_land"], grid, n_cls, bound)
+            return aggregate_parts(cls, dens, labels, grid, n_cls, bound, signed)
+        sea = aggregate_parts(cls.where(is_sea, -1), dens, labels, grid, n_cls, bound, signed)
+        land = aggregate_parts(cls.where(~is_sea, -1), dens, label_sets["regions_land"], grid, n_cls, bound, signed)
         return Parts(sea.counts + land.counts, sea.q, sea.n_reg, sea.n_cls)  # exact integer counts
 
     sums = {k: aggregate_parts(eco, [removal, emission], lab, grid, n_eco, max_density)
@@ -178,6 +180,10 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
                     alt = compute_sinks(eco, inputs.scheme, inputs.coefficients, _only_flux(cfg.sinks, realm, name),
                                         fluxes)[realm]
                     sums[f"ens:{realm}:{name}"] = by_region(eco, [alt.removal, alt.emission], n_eco)
+    applied = _applied_products(cfg, sinks)
+    for name in applied:  # each flux product's own integral per region and class, in the same pass
+        cls, dens = product_classes(eco, flux_density(fluxes[name]), n_eco)
+        sums[f"product:{name}"] = by_region(cls, [dens], 2 * n_eco + 2, signed=True)
     for year in cfg.balance.landcover_by_year:  # areas of each land-cover year, in the same pass
         sums[f"epoch:{year}"] = by_region(layers[f"epoch:{year}"], [], n_eco)
     for scen in cfg.land_use_scenarios:  # areas of each scenario land cover, in the same pass
@@ -249,6 +255,9 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         if stock is not None:
             extra_tables["transitions"] = transition_table(sums_np["transitions"][:, :, 0], labels.region_ids, names,
                                                            inputs.scheme, inputs.densities, *stock["years"])
+        if applied:
+            extra_tables["flux_products"] = product_table(
+                {n: sums_np[f"product:{n}"] for n in applied}, labels.region_ids, names, inputs.scheme, applied)
         emissions, emissions_year = inputs.emissions, inputs.emissions_year
         if "emissions_grid" in sums_np:
             emissions = gridded_emissions(sums_np["emissions_grid"], labels.region_ids)
@@ -287,12 +296,20 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         export_gpkg(tmp, inputs.regions, budget, bal, extra_layers, geometries.result())
         timings["export_s"] = time.perf_counter() - t2
         qa_out = {k: (v.item() if hasattr(v, "item") else v) for k, v in qa.items()}
-        qa_out.update({"unallocated_km2": float(region_eco.loc[region_eco["region_id"] == "unallocated",
-                                                                 "area_km2"].sum()),
+        outside = region_eco[region_eco["region_id"] == UNALLOCATED]
+        at_sea = outside["realm"] == "ocean"
+        qa_out.update({"unallocated_km2": float(outside["area_km2"].sum()),
+                       # pixels no region covers: land outside the regions, apart from sea beyond the zones
+                       "unallocated_land_km2": float(outside.loc[~at_sea, "area_km2"].sum()),
+                       "unallocated_land_sink_MtCO2": float(MgC_to_MtCO2(outside.loc[~at_sea, "sink_MgC_yr"].sum())),
+                       "unallocated_sea_km2": float(outside.loc[at_sea, "area_km2"].sum()),
+                       "unallocated_sea_sink_MtCO2": float(MgC_to_MtCO2(outside.loc[at_sea, "sink_MgC_yr"].sum())),
                        "grid_shape": list(grid.shape), "conservation": conservation,
                        "region_labels": {k: lab.info for k, lab in label_sets.items()},
                        "region_overlaps_km2": [[a, b, km2] for a, b, km2 in overlaps],
                        "region_border_px": labels.info["shared_px"]})
+        if applied:
+            qa_out["flux_products"] = national_summary(extra_tables["flux_products"])
         timings["total_s"] = time.perf_counter() - t0
         write_manifest(tmp / "manifest.json", {
             "carbon_sink_version": __version__,
@@ -375,6 +392,12 @@ def _yearly_tables(cfg: RunConfig, regions) -> tuple[pd.DataFrame, pd.DataFrame 
         population = read_region_table_years(p.path, p.region_field, p.value_field, p.year_field, years, "population")
         population = match_regions(population.T, regions, p.path, "population").T
     return emissions, population
+
+
+def _applied_products(cfg: RunConfig, sinks: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Flux product name -> (realm, ecosystems the flux method applies it to), for every flux realm."""
+    return {name: (realm, s.plan.chosen) for realm, s in sinks.items() if s.method == "flux"
+            for name in s.plan.names}
 
 
 def _only_flux(sinks, realm: str, flux: str):

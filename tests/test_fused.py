@@ -137,9 +137,8 @@ def test_fused_pass_equals_the_xarray_chain_for_integer_and_odd_nodata(tables, d
     fused = sink_pass(eco, area, scheme, coeffs, sinks, fluxes)
     _compare(fused, _reference_pass(eco, area, scheme, sinks))
     qa = _qa_values(fused)
-    vegetated = [i for i, e in enumerate(scheme.ecosystems)
-                 if e in ("forest", "shrubland", "grassland", "cropland", "wetland", "rice_paddy")]
-    land = np.isin(eco.values, vegetated)
+    terrestrial = [i for i, r in enumerate(scheme.ecosystem_realm) if r == "terrestrial"]  # all land, by default
+    land = np.isin(eco.values, terrestrial)
     assert qa["flux_used_px:terrestrial"] == land.sum() > 0
     want_missing = (land & (vals == np.asarray(nodata).astype(dtype))).sum() if matches else 0
     assert qa["flux_missing_px:terrestrial"] == want_missing
