@@ -173,10 +173,17 @@ class RealmSpec(_Spec):
         None, description="ecosystems the flux applies to (default: every ecosystem of the realm, so a product's "
                           "cell density covers all of its land); other ecosystems of the realm fall back to "
                           "coefficients, and tables/flux_products.csv lists the product's mass they leave out")
+    redistribute: bool = Field(
+        False, description="method flux: move each product cell's mass on pixels the flux is not applied to "
+                           "(lakes, rivers, pixels without land cover, ecosystems left out) onto the applied "
+                           "ecosystems of the same cell, so every cell keeps its mass (one more read of the inputs)")
     stock_change: StockChangeSpec | None = None
 
     @model_validator(mode="after")
     def _method_inputs(self):
+        if self.redistribute and self.method != "flux":
+            raise ValueError(f"'redistribute' applies to the flux method, but the method is '{self.method}'. "
+                             "Fix: set 'method: flux', or remove 'redistribute'")
         if self.method == "flux" and not self.flux:
             raise ValueError("method 'flux' needs 'flux': the name of an entry under 'fluxes'")
         if self.method == "stock_change" and self.stock_change is None:

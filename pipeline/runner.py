@@ -44,9 +44,10 @@ from .report_html import write_html_report
 from .sinks import compute_sinks
 from .sinks.fused import sink_pass
 from .sinks.inorganic import inorganic_table
-from .sinks._methods import flux_density
+from .sinks._methods import flux_density, in_realm
 from .sinks.non_co2 import non_co2_table
-from .sinks.products import national_summary, product_classes, product_table
+from .sinks.products import DOMAIN_REALMS, national_summary, product_classes, product_table
+from .sinks.redistribute import cell_sums, redistributed, source_cells
 from .streaming import reduce_window, windows
 from .sinks.terrestrial import transition_class, transition_table
 from .uncertainty import inputs_from_run, simulate, summarise
@@ -141,8 +142,11 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
     sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes, stock)
     area = grid.pixel_area()
+    applied_fluxes = _redistributed_fluxes(cfg, inputs, grid, eco, fluxes, area, sinks)
+    if applied_fluxes is not fluxes:  # the same methods on the redistributed products
+        sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, applied_fluxes, stock)
     # every realm's removal and emission, the net maps and the QA numbers in one compiled task per block
-    fused = sink_pass(eco, area, inputs.scheme, inputs.coefficients, sinks, fluxes)
+    fused = sink_pass(eco, area, inputs.scheme, inputs.coefficients, sinks, applied_fluxes)
     removal, emission = fused.removal, fused.emission
     t_labels = time.perf_counter()
     label_sets, overlaps = _label_sets(inputs, cfg, grid)
@@ -184,6 +188,9 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
     for name in applied:  # each flux product's own integral per region and class, in the same pass
         cls, dens = product_classes(eco, flux_density(fluxes[name]), n_eco)
         sums[f"product:{name}"] = by_region(cls, [dens], 2 * n_eco + 2, signed=True)
+        if applied_fluxes[name] is not fluxes[name]:  # redistributed: what was applied, by the same classes
+            cls, dens = product_classes(eco, applied_fluxes[name], n_eco)
+            sums[f"redistributed:{name}"] = by_region(cls, [dens], 2 * n_eco + 2, signed=True)
     for year in cfg.balance.landcover_by_year:  # areas of each land-cover year, in the same pass
         sums[f"epoch:{year}"] = by_region(layers[f"epoch:{year}"], [], n_eco)
     for scen in cfg.land_use_scenarios:  # areas of each scenario land cover, in the same pass
@@ -257,7 +264,8 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
                                                            inputs.scheme, inputs.densities, *stock["years"])
         if applied:
             extra_tables["flux_products"] = product_table(
-                {n: sums_np[f"product:{n}"] for n in applied}, labels.region_ids, names, inputs.scheme, applied)
+                {n: sums_np[f"product:{n}"] for n in applied}, labels.region_ids, names, inputs.scheme, applied,
+                {n: sums_np[f"redistributed:{n}"] for n in applied if f"redistributed:{n}" in sums_np})
         emissions, emissions_year = inputs.emissions, inputs.emissions_year
         if "emissions_grid" in sums_np:
             emissions = gridded_emissions(sums_np["emissions_grid"], labels.region_ids)
@@ -392,6 +400,38 @@ def _yearly_tables(cfg: RunConfig, regions) -> tuple[pd.DataFrame, pd.DataFrame 
         population = read_region_table_years(p.path, p.region_field, p.value_field, p.year_field, years, "population")
         population = match_regions(population.T, regions, p.path, "population").T
     return emissions, population
+
+
+def _redistributed_fluxes(cfg: RunConfig, inputs, grid, eco: xr.DataArray, fluxes: dict, area, sinks) -> dict:
+    """``fluxes`` with the products of every realm declaring ``redistribute: true`` replaced by their
+    densities with each cell's not-applied mass moved onto the applied ecosystems of the cell
+    (:mod:`pipeline.sinks.redistribute`; computes the cell sums now, in a pass of their own); ``fluxes``
+    itself when no realm asks for it."""
+    out = None
+    for realm in REALMS:
+        spec = getattr(cfg.sinks, realm)
+        if spec.method != "flux" or not spec.redistribute:
+            continue
+        out = dict(fluxes) if out is None else out
+        plan = sinks[realm].plan
+        domain = sum_masks(in_realm(eco, inputs.scheme, r) for r in DOMAIN_REALMS.get(realm, (realm,)))
+        applied = in_realm(eco, inputs.scheme, realm, list(plan.chosen))
+        for name in plan.names:
+            info = inputs.rasters[f"flux:{name}"].info
+            cells = source_cells(grid, info["crs"], info["transform"], info["shape"])
+            density = flux_density(fluxes[name])
+            n_cells = info["shape"][0] * info["shape"][1]
+            out[name] = redistributed(density, cells, applied, cell_sums(cells, density, area, domain, applied, n_cells))
+    return fluxes if out is None else out
+
+
+def sum_masks(masks) -> xr.DataArray:
+    """The union of boolean masks."""
+    masks = list(masks)
+    out = masks[0]
+    for m in masks[1:]:
+        out = out | m
+    return out
 
 
 def _applied_products(cfg: RunConfig, sinks: dict) -> dict[str, tuple[str, tuple[str, ...]]]:

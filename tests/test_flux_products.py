@@ -32,7 +32,7 @@ CELLS = np.array([[100.0, 40.0],
                   [-20.0, 60.0]], dtype="float32")
 
 
-def _case(tmp_path: Path, ecosystems=None) -> Path:
+def _case(tmp_path: Path, ecosystems=None, redistribute=False) -> Path:
     case = tmp_path / "case"
     cfg = tiny_case(case)
     write_tif(case / "landcover.tif", CODES, nodata=9)
@@ -50,7 +50,8 @@ def _case(tmp_path: Path, ecosystems=None) -> Path:
     regions.to_file(case / "regions.gpkg", layer="regions", driver="GPKG")
     data = yaml.safe_load(cfg.read_text())
     data["fluxes"] = {"nep": {"path": "nep.tif", "units": "g C m-2 yr-1", "sign": "uptake_positive"}}
-    data["sinks"]["terrestrial"] = {"method": "flux", "flux": "nep", **({"ecosystems": ecosystems} if ecosystems else {})}
+    data["sinks"]["terrestrial"] = {"method": "flux", "flux": "nep", **({"ecosystems": ecosystems} if ecosystems else {}),
+                                    **({"redistribute": True} if redistribute else {})}
     cfg.write_text(yaml.safe_dump(data))
     return cfg
 
@@ -125,3 +126,47 @@ def test_product_table_no_data_area_and_cause_from_sums():
     assert a["applied_no_data_km2"] == pytest.approx(2.0)
     assert a["main_cause"] == "inland water pixels (counted by that realm's own method instead): 40 Mg C yr-1"
     assert table.set_index("region_id").loc["unallocated", "main_cause"] == ""
+
+
+def _products(result) -> pd.DataFrame:
+    return pd.read_csv(result.run_dir / "tables" / "flux_products.csv", dtype={"region_id": str}).set_index("region_id")
+
+
+def test_redistribute_keeps_each_cells_mass_on_the_applied_pixels(tmp_path):
+    """``redistribute: true``: East's 40 cell moves its 3 lake pixels' 120 onto its one forest pixel
+    (40 + 120 = 160): East applied 340 = its integral. The sea pixel of the 60 cell is outside the
+    product's domain, and West's pixel without land cover is left out too (it could be another
+    country's land): West applied 340, integral 320, not applied -20 on that pixel."""
+    result = run(_case(tmp_path, redistribute=True), tmp_path / "out")
+    eco = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert eco.loc[("2", "forest"), "sink_MgC_yr"] == pytest.approx(160 + 2 * 60, rel=1e-9)
+    assert eco.loc[("2", "settlement"), "sink_MgC_yr"] == pytest.approx(60, rel=1e-9)
+    assert eco.loc[("1", "forest"), "sink_MgC_yr"] == pytest.approx(2 * 100 - 3 * 20, rel=1e-9)
+    t = _products(result)
+    assert t.loc["2", "applied_MgC_yr"] == pytest.approx(340, rel=1e-9)
+    assert t.loc["2", "redistributed_MgC_yr"] == pytest.approx(120, rel=1e-9)
+    assert abs(t.loc["2", "not_applied_MgC_yr"]) < 1e-9 * 340
+    assert pd.isna(t.loc["2", "main_cause"]) or t.loc["2", "main_cause"] == ""
+    assert t.loc["1", "redistributed_MgC_yr"] == 0
+    assert t.loc["1", "not_applied_MgC_yr"] == pytest.approx(-20, rel=1e-9)
+    # the lake keeps its own (coefficient) sink: nothing of the product is counted twice
+    assert eco.loc[("2", "open_water"), "sink_MgC_yr"] == pytest.approx(3 * (10 - 30), rel=1e-9)
+
+
+def test_redistribute_onto_chosen_ecosystems_only(tmp_path):
+    """With ``ecosystems: [forest]``: West's 100 cell (2 forest, 2 built-up) gives its 400 to the 2
+    forest pixels (200 each); the -20 cell's 3 forest pixels keep -20: West forest 340, built-up 0.
+    East's 60 cell: its built-up pixel's 60 goes to its 2 forest pixels (90 each)."""
+    result = run(_case(tmp_path, ecosystems=["forest"], redistribute=True), tmp_path / "out")
+    eco = result.region_ecosystem.set_index(["region_id", "ecosystem"])
+    assert eco.loc[("1", "forest"), "sink_MgC_yr"] == pytest.approx(400 - 60, rel=1e-9)
+    assert eco.loc[("1", "settlement"), "sink_MgC_yr"] == 0
+    assert eco.loc[("2", "forest"), "sink_MgC_yr"] == pytest.approx(160 + 2 * 90, rel=1e-9)
+    assert _products(result).loc["1", "redistributed_MgC_yr"] == pytest.approx(200, rel=1e-9)
+
+
+def test_redistribute_needs_the_flux_method(tmp_path):
+    from pipeline.config import RealmSpec
+
+    with pytest.raises(ValueError, match="'redistribute' applies to the flux method"):
+        RealmSpec(method="coefficient", redistribute=True)

@@ -45,7 +45,8 @@ DOMAIN_REALMS = {"terrestrial": ("terrestrial", "inland_water"), "inland_water":
 
 
 def product_table(sums: dict[str, np.ndarray], region_ids, region_names: dict, scheme: Scheme,
-                  applied: dict[str, tuple[str, tuple[str, ...]]]) -> pd.DataFrame:
+                  applied: dict[str, tuple[str, tuple[str, ...]]],
+                  redistributed: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per (region, product): the product's integral over its domain in the region, and where it
     went [Mg C yr-1].
 
@@ -56,10 +57,14 @@ def product_table(sums: dict[str, np.ndarray], region_ids, region_names: dict, s
     region_ids, region_names : the labels' region order (``unallocated`` last) and id -> name
     scheme : the run's ecosystems and their realms
     applied : product name -> (realm, ecosystems the flux method applied it to)
+    redistributed : product name -> the same sums of the density applied after ``redistribute`` (see
+        :mod:`pipeline.sinks.redistribute`), for the products redistributed
 
     Columns: ``product_integral_MgC_yr``, over the pixels of the product's domain where it has data (the
     realms of :data:`DOMAIN_REALMS`, and pixels without land cover); ``applied_MgC_yr``, on the
-    ecosystems it was applied to; ``not_applied_MgC_yr`` (integral - applied) and its parts
+    ecosystems it was applied to (after redistribution, when declared; ``redistributed_MgC_yr`` is what
+    redistribution added there); ``not_applied_MgC_yr`` (integral - applied) and, before
+    redistribution, its parts
     ``on_<realm>_pixels_MgC_yr`` (ecosystems of the domain the flux is not applied to) and
     ``on_no_landcover_MgC_yr``; ``difference_pct`` (not applied / integral); ``main_cause``;
     ``outside_domain_MgC_yr`` (the product's values on pixels outside its domain, e.g. the sea pixels of
@@ -82,6 +87,11 @@ def product_table(sums: dict[str, np.ndarray], region_ids, region_names: dict, s
             row = {"region_id": rid, "region": region_names.get(rid, rid), "product": name, "realm": realm}
             row["product_integral_MgC_yr"] = float(net[i, :n][inside].sum() + net[i, n])
             row["applied_MgC_yr"] = float(net[i, :n][is_chosen].sum())
+            row["redistributed_MgC_yr"] = 0.0
+            if name in (redistributed or {}):
+                moved = grams_to_Mg(redistributed[name][i, :, 1] - redistributed[name][i, :, 2])
+                row["redistributed_MgC_yr"] = float(moved[:n][is_chosen].sum()) - row["applied_MgC_yr"]
+                row["applied_MgC_yr"] = float(moved[:n][is_chosen].sum())
             for key, mask in parts.items():
                 row[f"{key}_MgC_yr"] = float(net[i, :n][mask].sum())
             row["on_no_landcover_MgC_yr"] = float(net[i, n])
@@ -92,6 +102,7 @@ def product_table(sums: dict[str, np.ndarray], region_ids, region_names: dict, s
     if out.empty:
         return out
     causes = [c for c in out.columns if c.startswith("on_")]
+    out[causes] = out[causes].fillna(0.0)  # a realm outside one product's domain: none of its mass there
     out["not_applied_MgC_yr"] = out["product_integral_MgC_yr"] - out["applied_MgC_yr"]
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100.0 * out["not_applied_MgC_yr"] / out["product_integral_MgC_yr"]
@@ -99,13 +110,19 @@ def product_table(sums: dict[str, np.ndarray], region_ids, region_names: dict, s
     out["main_cause"] = [_main_cause(r, causes) for _, r in out.iterrows()]
     first = ["region_id", "region", "product", "realm", "product_integral_MgC_yr", "applied_MgC_yr",
              "not_applied_MgC_yr", "difference_pct"]
-    return out[first + causes + ["main_cause", "outside_domain_MgC_yr", "applied_no_data_km2"]]
+    return out[first + causes + ["main_cause", "redistributed_MgC_yr", "outside_domain_MgC_yr", "applied_no_data_km2"]]
 
 
 def _main_cause(row: pd.Series, causes: list[str]) -> str:
     """The largest part of what was not applied, in words ('' when nothing was left out)."""
-    if row["not_applied_MgC_yr"] == 0 and all(row[c] == 0 for c in causes):
+    if abs(row["not_applied_MgC_yr"]) <= 1e-9 * abs(row["product_integral_MgC_yr"]) and (
+            row["redistributed_MgC_yr"] != 0 or all(row[c] == 0 for c in causes)):
         return ""
+    if row["redistributed_MgC_yr"] != 0:  # left: pixels without land cover, cells with no applied pixel
+        parts = {"pixels without land cover": row["on_no_landcover_MgC_yr"],
+                 "cells with none of the applied ecosystems": row["not_applied_MgC_yr"] - row["on_no_landcover_MgC_yr"]}
+        what = max(parts, key=lambda k: abs(parts[k]))
+        return f"{what}: {parts[what]:.6g} Mg C yr-1"
     top = max(causes, key=lambda c: abs(row[c]))
     if row[top] == 0:
         return ""
