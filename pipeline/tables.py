@@ -40,7 +40,7 @@ def _row_lines(path: Path, n_rows: int) -> list[int] | None:
     return kept[1:] if len(kept) - 1 == n_rows else None
 
 
-#: Evidence tags of a coefficient (../shared/reference/COEFFICIENTS.md): V value read in the source,
+#: Evidence tags of a coefficient (as in the tables of configs/coefficients/): V value read in the source,
 #: D derived by arithmetic from V values, M from memory of a widely cited figure (unconfirmed).
 #: Combinations are written with '/' (e.g. ``V/D``); ``assumption`` marks a stated modelling
 #: assumption (e.g. no net sink on barren land), its reasoning given in the source column.
