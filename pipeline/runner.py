@@ -89,7 +89,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
     timings: dict[str, float] = {}
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     target = Path(out) if out is not None else Path("out") / cfg.name
-    created = check_target(target, overwrite)  # fail before any work
+    created = check_target(target, overwrite, [cfg.source_path, *cfg.input_paths().values()])  # before any work
     try:
         return _run(cfg, target, overwrite, scheduler, progress, t0, timings)
     except BaseException:

@@ -309,3 +309,58 @@ def test_failed_run_leaves_no_new_empty_folders(tmp_path, capsys):
     (made / "theirs.txt").unlink()
     remove_empty_dirs(created)
     assert not (tmp_path / "fresh").exists()
+
+
+# --- issue 19: --overwrite replaces only a previous run ---------------------------------------------
+def _tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_run(tmp_path, capsys, tiny_config):
+    """A non-empty folder without a run's manifest: exit 4, its files byte-identical, no temporary folder."""
+    out = tmp_path / "thesis"
+    (out / "chapter1").mkdir(parents=True)
+    (out / "chapter1" / "draft.tex").write_text("my only copy")
+    (out / "manifest.json").write_text('{"not": "a run"}')
+    before = _tree(out)
+    assert main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"]) == 4
+    err = capsys.readouterr().err
+    assert "holds no carbon-sink run" in err and str(out) in err and "Fix:" in err
+    assert _tree(out) == before
+    assert not list(tmp_path.glob(".thesis*"))
+
+
+def test_overwrite_refuses_an_existing_file(tmp_path, capsys, tiny_config):
+    out = tmp_path / "results.txt"
+    out.write_text("keep me")
+    assert main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"]) == 4
+    assert "is a file, not a run directory" in capsys.readouterr().err
+    assert out.read_text() == "keep me"
+
+
+def test_out_may_not_be_the_current_folder_or_hold_the_inputs(tmp_path, capsys, monkeypatch):
+    """``--out .`` and a folder holding the config are refused before any work, with or without --overwrite."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    before = _tree(case)
+    monkeypatch.chdir(case)
+    assert main(["run", str(cfg), "--out", ".", "--quiet", "--overwrite"]) == 4
+    assert "current folder" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(cfg), "--out", str(tmp_path), "--quiet", "--overwrite"]) == 4
+    assert "current folder" in capsys.readouterr().err  # tmp_path is the current folder here
+    sub = tmp_path / "elsewhere"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    assert main(["run", str(cfg), "--out", str(case), "--quiet", "--overwrite"]) == 4
+    assert "holds an input of this run" in capsys.readouterr().err
+    assert _tree(case) == before
+
+
+def test_overwrite_replaces_a_previous_run_and_an_empty_folder(tmp_path, capsys, tiny_config):
+    out = tmp_path / "run"
+    out.mkdir()
+    assert main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"]) == 0  # empty: fine
+    (out / "stale.txt").write_text("from the previous run's folder")
+    assert main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"]) == 0  # a run: replaced
+    assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import glob
+import json
 import os
 import shutil
 import sys
@@ -14,20 +15,49 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import OutputError, OutputExistsError
-from .manifest import seal_manifest
+from .manifest import MANIFEST, seal_manifest
 
 
-def check_target(target: Path, overwrite: bool) -> list[Path]:
-    """Fail before any work if ``target`` exists (without ``overwrite``) or cannot be created.
+def is_run_dir(path: Path) -> bool:
+    """True if ``path`` is a folder holding a carbon-sink run's manifest (what ``overwrite`` may replace)."""
+    manifest = Path(path) / MANIFEST
+    try:
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(content, dict) and "carbon_sink_version" in content
+
+
+def check_target(target: Path, overwrite: bool, protected: list[Path] | None = None) -> list[Path]:
+    """Fail before any work if ``target`` exists (without ``overwrite``), is anything but a previous
+    run or an empty folder (with ``overwrite``), holds the current folder or any of ``protected`` (the
+    config and its inputs), or cannot be created. Nothing is touched when it fails.
 
     Previous results that a killed run left set aside (see :func:`restore_orphaned`) are put back
     first, so they count as existing results. Returns the folders made for ``target``'s parent,
     outermost first (:func:`remove_empty_dirs` takes them away again after a failed run)."""
     target = Path(target)
+    resolved = target.resolve()
+    here = Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise OutputExistsError(f"--out {target} is the current folder or holds it; a run replaces its whole "
+                                "output folder. Fix: give a new folder, e.g. --out runs/my-run")
+    for path in protected or []:
+        if path is not None and resolved in Path(path).resolve().parents:
+            raise OutputExistsError(f"--out {target} holds an input of this run ({path}); replacing it would "
+                                    "delete the input. Fix: give a folder of its own, e.g. --out runs/my-run")
     restore_orphaned(target)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; a previous run's results are there. "
                                 "Fix: choose another --out, or pass --overwrite to replace them")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise OutputExistsError(f"{target} is a file, not a run directory; --overwrite replaces only a "
+                                    "previous run's folder, so nothing was touched. Fix: choose another --out")
+        if any(target.iterdir()) and not is_run_dir(target):
+            raise OutputExistsError(f"{target} is not empty and holds no carbon-sink run ({MANIFEST} missing or "
+                                    "not a run's); --overwrite replaces only a previous run, so nothing was "
+                                    "touched. Fix: choose another --out, or empty the folder yourself")
     parent = target.resolve().parent
     missing = [d for d in (parent, *parent.parents) if not d.exists()][::-1]
     try:
