@@ -364,3 +364,19 @@ def test_overwrite_replaces_a_previous_run_and_an_empty_folder(tmp_path, capsys,
     (out / "stale.txt").write_text("from the previous run's folder")
     assert main(["run", str(tiny_config), "--out", str(out), "--quiet", "--overwrite"]) == 0  # a run: replaced
     assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
+
+
+# --- issue 19: every number that enters a sum is finite ---------------------------------------------
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinite_flux_pixels_are_an_error_naming_file_count_and_place(tmp_path, capsys, bad):
+    """Two +-inf forest pixels in a flux raster: exit 3, the file, the count (2) and the first one's row and
+    column in the file; before, they were dropped from the sums with exit 0."""
+    case = tmp_path / "case"
+    tiny_case(case)
+    nep = np.full(TINY_CODES.shape, 50.0, dtype="float32")
+    nep[1, 0] = nep[2, 3] = bad  # both on forest pixels (codes 1)
+    _add_flux(case, nep)
+    assert main(["run", str(case / "config.yaml"), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "nep.tif" in err and "2 pixel(s)" in err and "infinite" in err and "row 1, column 0" in err
+    assert "Fix:" in err and not (tmp_path / "out").exists()

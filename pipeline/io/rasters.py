@@ -76,6 +76,21 @@ def raster_info(path: Path) -> dict:
     return info
 
 
+def first_infinite(path: Path, band: int = 1) -> str:
+    """Where the raster's first +-inf pixel is, in words (``''`` if none is found), read block by block:
+    for error messages only."""
+    with rasterio.open(path) as src:
+        if not np.issubdtype(np.dtype(src.dtypes[band - 1]), np.floating):
+            return ""
+        for _, window in src.block_windows(band):
+            rows, cols = np.nonzero(np.isinf(src.read(band, window=window)))
+            if rows.size:
+                r, c = int(rows[0] + window.row_off), int(cols[0] + window.col_off)
+                x, y = src.xy(r, c)
+                return f"; the first is at row {r}, column {c} of the file (x = {x:.6g}, y = {y:.6g} in its CRS)"
+    return ""
+
+
 def _check_complete(src, path: Path) -> None:
     """Fail if a GeoTIFF's blocks reach past the end of the file (a truncated download or copy)."""
     if src.driver != "GTiff":

@@ -117,6 +117,7 @@ def by_flux(eco: xr.DataArray, scheme: Scheme, coeffs, realm: str, spec: RealmSp
           f"flux_used_px:{realm}": (block_partials(use.data, "sum"), "sum")}
     for n, part in parts.items():
         qa[f"flux_max_abs:{realm}:{n}"] = (block_partials(abs(part.where(use & part.notnull(), 0.0)).data, "max"), "max")
+        qa[f"flux_nonfinite_px:{realm}:{n}"] = (block_partials((use & np.isinf(part)).data, "sum"), "sum")
     return RealmSink(realm, "flux", removal, emission, f"flux raster {src} on {', '.join(chosen)}"
                      + (f"; coefficients on {', '.join(rest)}" if rest else ""), qa, plan)
 

@@ -32,14 +32,16 @@ from ._methods import RealmSink, flux_factor, flux_nodata
 
 #: Flux rasters (realm x entry) one compiled pass reads; a run with more takes the xarray chain.
 MAX_FLUXES = 4
+#: Number of stock-change QA counts (the length of STOCK_QA), as a compile-time constant of the kernel.
+N_STOCK_QA = 4
 #: How a realm's removal and emission are found per pixel: coefficients, flux rasters, or the stock
 #: difference between two land-cover epochs.
 COEFFICIENT, FLUX, STOCK = 0, 1, 2
 #: Integer QA counts per block: nodata px, unknown px, per realm flux-used px, per realm flux-missing
-#: px, then the stock-change counts (STOCK_QA, in this order).
+#: px, then the stock-change counts (STOCK_QA, in this order), then the +-inf pixels of each flux slot.
 STOCK_QA = ("stock_change_terrestrial_px", "stock_change_earlier_nodata_px", "stock_change_changed_px",
             "stock_change_realm_crossing_px")
-N_COUNTS = 2 + 2 * len(REALMS) + len(STOCK_QA)
+N_COUNTS = 2 + 2 * len(REALMS) + N_STOCK_QA + MAX_FLUXES  # then the infinite flux pixels per flux slot
 #: Float QA per block: max |flux| per flux slot, then the sum of net x area over the pixels.
 N_FLOATS = MAX_FLUXES + 1
 _NAN32 = np.float32(np.nan)
@@ -115,6 +117,8 @@ def _sink_block(eco, area, realm_lut, mode, rem_lut, em_lut, use_lut, nf, f_real
                     if good:
                         value += p
                         ap = abs(p)
+                        if ap - ap != 0.0:  # +-inf: an error after the pass (named, with its count)
+                            counts[sq + N_STOCK_QA + s] += 1
                         if ap > floats[s]:
                             floats[s] = ap
                     else:
@@ -232,7 +236,7 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
     rem_lut = np.zeros((len(realms), n_eco))
     em_lut = np.zeros((len(realms), n_eco))
     use_lut = np.zeros((len(realms), n_eco), dtype=np.bool_)
-    f_arrays, f_realm, f_factor, nodata, has_nd, qa_keys = [], [], [], [], [], []
+    f_arrays, f_realm, f_factor, nodata, has_nd, qa_keys, inf_keys = [], [], [], [], [], [], []
     qa = {}
     stock, earlier, s_dens, s_dt = -1, [], np.zeros(n_eco), 1.0
     for r, realm in enumerate(realms):
@@ -253,6 +257,7 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
                 has_nd.append(nd is not None)
                 nodata.append(_nodata_f64(nd, flux.dtype))
                 qa_keys.append(f"flux_max_abs:{realm}:{name}")
+                inf_keys.append(f"flux_nonfinite_px:{realm}:{name}")
         elif s.method == "stock_change" and stock < 0:
             mode[r], stock = STOCK, r
             earlier, s_dens, s_dt = [s.plan.earlier.data], np.asarray(s.plan.densities, dtype=np.float64), s.plan.years
@@ -291,6 +296,8 @@ def sink_pass(eco: xr.DataArray, area: xr.DataArray, scheme: Scheme, coeffs, sin
             names[f"flux_used_px:{realm}"] = ("sink_counts", 2 + r)
     for s, key in enumerate(qa_keys):
         names[key] = ("sink_flux_max", s)
+    for s, key in enumerate(inf_keys):
+        names[key] = ("sink_counts", 2 + 2 * len(realms) + N_STOCK_QA + s)
     if stock >= 0:
         names |= {key: ("sink_counts", 2 + 2 * len(realms) + k) for k, key in enumerate(STOCK_QA)}
     maps = {"sink_total": plane(1, 0, np.float32)}
