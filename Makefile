@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= configs/sample.yaml
 OUT    ?= out/sample
+# Natural Earth's marine polygons around China (public domain), kept in the repo: make_seas.py's input
+SEAS_SOURCE := sample_rasters/sources/ne_10m_geography_marine_polys_east_asia.geojson
 
 .PHONY: run test setup setup-test sample clean
 
@@ -35,11 +37,14 @@ test: setup-test
 	$(BIN)/python -m pytest -q
 
 ## sample: rebuild sample_rasters/ from ../shared/data (developers only; needs ../shared); the
-## scenario layer is derived from the sample's land cover, so it is made after make_sample.py
+## scenario layer is derived from the sample's land cover, so it is made after make_sample.py; the seas
+## layer is added last (make_sample.py and make_china.py rewrite regions.gpkg)
 sample: setup
 	$(BIN)/python sample_rasters/make_sample.py --shared ../shared/data --out sample_rasters
 	$(BIN)/python sample_rasters/make_scenario.py
 	$(BIN)/python sample_rasters/make_china.py --shared ../shared/data --out sample_rasters/china
+	$(BIN)/python sample_rasters/make_seas.py --geojson $(SEAS_SOURCE) --gpkg sample_rasters/regions.gpkg
+	$(BIN)/python sample_rasters/make_seas.py --geojson $(SEAS_SOURCE) --gpkg sample_rasters/china/regions.gpkg
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

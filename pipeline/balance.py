@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +16,67 @@ MT_PER_GT = 1000.0
 
 #: Id of the rows no region covers (national waters beyond the offshore zones).
 UNALLOCATED = "unallocated"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a run covers: the whole country (``national``) or some of its regions (``subset``), its
+    number of regions ``n`` and the plural noun for them (``level``, e.g. ``provinces``). Wording of
+    the balance notes and the reports: a subset run never speaks of national totals."""
+
+    kind: str = "subset"
+    level: str = "regions"
+    n: int | None = None
+
+    @property
+    def national(self) -> bool:
+        return self.kind == "national"
+
+    @property
+    def noun(self) -> str:
+        """The level noun, singular for one region (``provinces`` -> ``province``)."""
+        if self.n != 1:
+            return self.level
+        return re.sub(r"ies$", "y", self.level) if self.level.endswith("ies") else re.sub(r"s$", "", self.level)
+
+    @property
+    def assessed(self) -> str:
+        """``6 assessed provinces`` (``assessed provinces`` when the number is unknown)."""
+        return f"{self.n} assessed {self.noun}" if self.n is not None else f"assessed {self.level}"
+
+    @property
+    def possessive(self) -> str:
+        """``the 6 assessed provinces'`` (``the 1 assessed province's``)."""
+        return f"the {self.assessed}" + ("'" if self.assessed.endswith("s") else "'s")
+
+    @property
+    def whole(self) -> str:
+        """What the run's totals cover: ``the nation``, or ``the 6 assessed provinces``."""
+        return "the nation" if self.national else f"the {self.assessed}"
+
+    @property
+    def summary_title(self) -> str:
+        return "National summary" if self.national else f"Summary of {self.assessed}"
+
+    def as_dict(self) -> dict:
+        return {"scope": self.kind, "level": self.level, "n_regions": self.n, "label": self.assessed}
+
+    @classmethod
+    def of(cls, kind: str | None, level: str | None, budget: pd.DataFrame | None) -> "Scope":
+        """The scope of a run whose budgets table is ``budget`` (regions counted without *unallocated*)."""
+        n = None if budget is None else int((budget["region_id"].astype(str) != UNALLOCATED).sum())
+        return cls(kind or "subset", level or "regions", n)
+
+    @classmethod
+    def from_run(cls, manifest: dict, budget: pd.DataFrame | None) -> "Scope":
+        """The scope a run directory records: ``manifest.json``'s ``scope``, else its config's
+        ``regions.scope`` / ``regions.level``, else a subset (a run directory written before scopes)."""
+        rec = manifest.get("scope") or {}
+        regions = (manifest.get("config") or {}).get("regions") or {}
+        out = cls.of(rec.get("scope") or regions.get("scope"), rec.get("level") or regions.get("level"), budget)
+        if rec.get("n_regions") is not None:
+            out = cls(out.kind, out.level, int(rec["n_regions"]))
+        return out
 
 
 def national_emissions(budget: pd.DataFrame) -> float:
@@ -74,16 +138,23 @@ def _gt(x_Mt: float) -> str:
     return f"{gt:.2f}" if abs(gt) >= 0.995 else f"{gt:.3f}"
 
 
-def scheme_sentence(sink_MtCO2: float, low_MtCO2: float, high_MtCO2: float) -> str:
+def scheme_sentence(sink_MtCO2: float, low_MtCO2: float, high_MtCO2: float, scope: Scope | None = None) -> str:
     """"the assessed ecosystem sink is X Gt CO2/yr, Y1-Y2 % of the L-H Gt the 2060 scheme assumes"
-    (Y1 = sink / H, Y2 = sink / L)."""
+    (Y1 = sink / H, Y2 = sink / L) for a national run; for a subset of the country's regions, "the
+    ecosystem sink of the 6 assessed provinces is X Gt CO2/yr; their share of the national 2060 sink
+    target (L-H Gt CO2/yr) is Y1-Y2 %"."""
     lo_pct, hi_pct = 100.0 * sink_MtCO2 / high_MtCO2, 100.0 * sink_MtCO2 / low_MtCO2
+    target = f"{low_MtCO2 / MT_PER_GT:.1f}-{high_MtCO2 / MT_PER_GT:.1f}"
+    if scope is not None and not scope.national:
+        return (f"the ecosystem sink of the {scope.assessed} is {_gt(sink_MtCO2)} Gt CO2/yr; their share of the "
+                f"national 2060 sink target ({target} Gt CO2/yr) is {lo_pct:.1f}-{hi_pct:.1f} %")
     return (f"the assessed ecosystem sink is {_gt(sink_MtCO2)} Gt CO2/yr, {lo_pct:.1f}-{hi_pct:.1f} % of the "
-            f"{low_MtCO2 / MT_PER_GT:.1f}-{high_MtCO2 / MT_PER_GT:.1f} Gt the 2060 scheme assumes")
+            f"{target} Gt the 2060 scheme assumes")
 
 
 def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year: int | None,
-            gwp_set: str = "AR6", valuation=None, potentials: dict[str, float] | None = None) -> pd.DataFrame:
+            gwp_set: str = "AR6", valuation=None, potentials: dict[str, float] | None = None,
+            scope: Scope | None = None) -> pd.DataFrame:
     """Long table (item, value, units, note): totals over regions plus unallocated, net emission,
     and where the assessed sink stands against the scenario's 2060 requirement.
 
@@ -94,6 +165,15 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
     own (``sink_no_inventory``, ``ccus_no_inventory``) so the balance still adds up; ``sink_total``
     stays the whole nation's. ``scenario`` empty or None: the seed paper's figures
     (:data:`pipeline.config.DEFAULT_SCENARIO`).
+
+    ``scope`` (default: a subset of the country, ``Scope.of(None, None, budget)``) is the first row,
+    ``assessed_regions`` (the number of regions, units the level noun, the scope in the note), and sets
+    the wording: for a subset, comparisons with the scenario's national figures are the assessed
+    regions' share, labelled so. The scenario's national figures are rows of their own: the national
+    emissions it starts from (``scenario_national_emissions_<year>``), the 2030 peak, the direct cuts
+    and residual emissions of 2060, the 2060 sink and CCUS; the run's emissions are set against the
+    national emissions of the same year only (``emissions_share_of_national_<year>``), never against
+    another year's target.
     """
     if not scenario:
         from .config import default_scenario
@@ -109,6 +189,11 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
     def add(item, value, units, note=""):
         rows.append({"item": item, "value": float(value), "units": units, "note": note})
 
+    scope = scope or Scope.of(None, None, budget)
+    add("assessed_regions", scope.n if scope.n is not None else np.nan, scope.level,
+        f"scope: {scope.kind}: " + (f"the whole country ({scope.n} {scope.level})" if scope.national else
+                                    f"{scope.assessed}, some of the country's regions: totals are theirs, "
+                                    "not national (regions.scope)"))
     emissions = lfl["emissions"]
     n_with = int(((budget["region_id"] != UNALLOCATED) & budget["emissions_MtCO2"].notna()).sum())
     add("emissions", emissions, "Mt CO2 yr-1",
@@ -119,7 +204,8 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
     add("gross_removal", budget["gross_removal_MtCO2"].sum(), "Mt CO2 yr-1")
     add("gross_emission", budget["gross_emission_MtCO2"].sum(), "Mt CO2 yr-1", "from sink realms (e.g. outgassing)")
     sink = budget["sink_total_MtCO2"].sum()
-    add("sink_total", sink, "Mt CO2 yr-1", "net sink, sink positive (the whole nation: regions + unallocated)")
+    add("sink_total", sink, "Mt CO2 yr-1", "net sink, sink positive (the whole nation: regions + unallocated)"
+        if scope.national else f"net sink, sink positive (the {scope.assessed} + unallocated; not national)")
     ccus_total = ccus_MtCO2 + float(budget["ccus_MtCO2"].sum())
     add("ccus", ccus_total, "Mt CO2 yr-1", "national + regional CCUS capture (balance.ccus_MtCO2 / balance.ccus)")
     if partial:
@@ -129,13 +215,13 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
         if lfl["excluded_ccus"]:
             add("ccus_no_inventory", lfl["excluded_ccus"], "Mt CO2 yr-1",
                 f"CCUS of the regions without an inventory ({names}): in ccus, left out of net_emission")
-    scope = (f"; over the regions with an inventory (plus unallocated waters and national CCUS), excluding "
+    covered = (f"; over the regions with an inventory (plus unallocated waters and national CCUS), excluding "
              f"{names} (sink {lfl['excluded_sink']:,.2f} Mt CO2 yr-1)" if partial else "")
     add("net_emission", lfl["net"], "Mt CO2 yr-1",
         ("emissions - sink_total - ccus" if not partial else
-         "emissions - (sink_total - sink_no_inventory) - (ccus - ccus_no_inventory)") + scope)
+         "emissions - (sink_total - sink_no_inventory) - (ccus - ccus_no_inventory)") + covered)
     add("sink_offset", lfl["offset_pct"], "%",
-        ("sink_total / emissions" if not partial else "(sink_total - sink_no_inventory) / emissions") + scope)
+        ("sink_total / emissions" if not partial else "(sink_total - sink_no_inventory) / emissions") + covered)
     if "inorganic_sink_MtCO2" in budget:
         add("inorganic_sink", budget["inorganic_sink_MtCO2"].sum(), "Mt CO2 yr-1",
             "inorganic carbon (e.g. carbonate weathering), apart from the organic sinks")
@@ -154,9 +240,9 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
                 f"inorganic sink of the regions without an inventory ({names}): in inorganic_sink, left out of "
                 "net_emission_all")
         add("net_emission_all", lfl["net_all"], "Mt CO2e yr-1",
-            "emissions + non-CO2 - organic sinks - inorganic sink - ccus" + scope)
+            "emissions + non-CO2 - organic sinks - inorganic sink - ccus" + covered)
     add("gap_to_neutrality", lfl["net_all"] if all_gases else lfl["net"], "Mt CO2e yr-1" if all_gases else "Mt CO2 yr-1",
-        "what must still be cut or offset for net zero (the net emission; negative = net sink)" + scope)
+        "what must still be cut or offset for net zero (the net emission; negative = net sink)" + covered)
     if valuation is not None:
         from .valuation import annuity_factor, value_per_year
 
@@ -179,26 +265,101 @@ def balance(budget: pd.DataFrame, ccus_MtCO2: float, scenario: dict | None, year
             add(f"land_use_potential_present_value:{name}", v * annuity_factor(valuation.discount_rate,
                                                                                 valuation.horizon_years),
                 valuation.currency, f"{valuation.horizon_years} years at {100 * valuation.discount_rate:g} %")
+    src = scenario.get("source", "")
+    share_of = (lambda what: f"assessed sink / {what}") if scope.national else (
+        lambda what: f"{scope.possessive} share of the national {what} (their sink / the national figure)")
+    for key, value in scenario.items():  # the national emissions the scheme starts from, e.g. 2019
+        m = re.fullmatch(r"national_emissions_(\d{4})_GtCO2", str(key))
+        if not m or value is None:
+            continue
+        nat_year = int(m.group(1))
+        national = (value.get("central", value.get("value")) if isinstance(value, dict) else value) * MT_PER_GT
+        add(f"scenario_national_emissions_{nat_year}", national, "Mt CO2 yr-1",
+            f"national CO2 emissions of {nat_year}, the emissions the scheme starts from; {src}")
+        if year is not None and int(year) == nat_year and np.isfinite(emissions):
+            add(f"emissions_share_of_national_{nat_year}", 100.0 * emissions / national, "%",
+                (f"this run's emissions / the national emissions of {nat_year} (same year)" if scope.national else
+                 f"{scope.possessive} share of the national emissions of {nat_year} (same year)"))
+    peak = scenario.get("peak_emissions_GtCO2")
+    if peak is not None:
+        for end in ("low", "high"):
+            add(f"scenario_peak_emissions_{end}", peak[end] * MT_PER_GT, "Mt CO2 yr-1",
+                f"national peak around {peak.get('year')}; {src}")
+    cuts = scenario.get("direct_reduction_2060_GtCO2")
+    if cuts is not None:
+        for end in ("low", "high"):
+            add(f"scenario_direct_reduction_2060_{end}", cuts[end] * MT_PER_GT, "Mt CO2 yr-1",
+                f"direct emission cuts by 2060 (national, from the peak to the residual); {src}")
     target = scenario.get("ecosystem_sink_2060_GtCO2")
     if target:
-        src = scenario.get("source", "")
         lo, hi = target["low"] * MT_PER_GT, target["high"] * MT_PER_GT
         add("scenario_sink_2060_low", lo, "Mt CO2 yr-1", src)
         add("scenario_sink_2060_high", hi, "Mt CO2 yr-1", src)
-        add("assessed_sink_share_of_2060_low", 100.0 * sink / lo, "%", "assessed sink / scenario low")
-        add("assessed_sink_share_of_2060_high", 100.0 * sink / hi, "%", "assessed sink / scenario high")
-        add("assessed_sink_GtCO2", sink / MT_PER_GT, "Gt CO2 yr-1", scheme_sentence(sink, lo, hi))
+        add("assessed_sink_share_of_2060_low", 100.0 * sink / lo, "%", share_of("2060 sink target, scenario low"))
+        add("assessed_sink_share_of_2060_high", 100.0 * sink / hi, "%", share_of("2060 sink target, scenario high"))
+        add("assessed_sink_GtCO2", sink / MT_PER_GT, "Gt CO2 yr-1", scheme_sentence(sink, lo, hi, scope))
     residual = scenario.get("residual_emissions_2060_GtCO2")
     ccus_2060 = scenario.get("ccus_2060_GtCO2")
     if residual is not None:
-        add("scenario_residual_emissions_2060", residual * MT_PER_GT, "Mt CO2 yr-1", scenario.get("source", ""))
+        add("scenario_residual_emissions_2060", residual * MT_PER_GT, "Mt CO2 yr-1", src)
         add("assessed_sink_share_of_2060_residual", 100.0 * sink / (residual * MT_PER_GT), "%",
-            "assessed sink / the 2060 residual emission it must offset with CCUS")
+            "assessed sink / the 2060 residual emission it must offset with CCUS" if scope.national else
+            share_of("2060 residual emission that sinks and CCUS must offset"))
     if ccus_2060 is not None:
-        add("scenario_ccus_2060_low", ccus_2060["low"] * MT_PER_GT, "Mt CO2 yr-1", scenario.get("source", ""))
-        add("scenario_ccus_2060_high", ccus_2060["high"] * MT_PER_GT, "Mt CO2 yr-1", scenario.get("source", ""))
-    peak = scenario.get("peak_emissions_GtCO2")
-    if peak is not None:
-        add("scenario_peak_emissions_low", peak["low"] * MT_PER_GT, "Mt CO2 yr-1", f"peak around {peak.get('year')}")
-        add("scenario_peak_emissions_high", peak["high"] * MT_PER_GT, "Mt CO2 yr-1", f"peak around {peak.get('year')}")
+        add("scenario_ccus_2060_low", ccus_2060["low"] * MT_PER_GT, "Mt CO2 yr-1", src)
+        add("scenario_ccus_2060_high", ccus_2060["high"] * MT_PER_GT, "Mt CO2 yr-1", src)
     return pd.DataFrame(rows)
+
+
+def trajectory_rows(balance_table: pd.DataFrame, year: int | None, scope: Scope | None = None) -> pd.DataFrame:
+    """The scheme's national figures as a trajectory, year against year, beside the run's own values.
+
+    From ``tables/balance.csv`` alone: the run's ``emissions``, ``sink_total`` and ``ccus`` in its
+    ``year``; the national emissions the scheme starts from (``scenario_national_emissions_<year>``),
+    the peak (``scenario_peak_emissions_low/high``, year from its note, e.g. "peak around 2030"), the
+    2060 residual emissions and direct cuts, the 2060 ecosystem sink and CCUS. No value is divided by
+    another year's. Columns: ``quantity`` (CO2 emissions, direct emission cuts, ecosystem sink, CCUS),
+    ``year``, ``kind`` (``run`` or ``scheme``), ``label``, ``low``, ``central``, ``high`` (Mt CO2 yr-1;
+    central NaN for a bare range), ``units``.
+    """
+    scope = scope or Scope()
+    v = balance_table.set_index("item")["value"].astype(float)
+    notes = balance_table.set_index("item")["note"] if "note" in balance_table else pd.Series(dtype=str)
+    who = "this run (national)" if scope.national else f"this run ({scope.assessed})"
+    rows = []
+
+    def add(quantity, yr, kind, label, low=np.nan, central=np.nan, high=np.nan):
+        if not (np.isfinite(low) or np.isfinite(central) or np.isfinite(high)):
+            return
+        rows.append({"quantity": quantity, "year": yr, "kind": kind, "label": label, "low": low,
+                     "central": central, "high": high, "units": "Mt CO2 yr-1"})
+
+    def rng(stem):
+        return v.get(f"{stem}_low", np.nan), v.get(f"{stem}_high", np.nan)
+
+    if year is not None:
+        add("CO2 emissions", int(year), "run", who, central=v.get("emissions", np.nan))
+    for item in v.index:
+        m = re.fullmatch(r"scenario_national_emissions_(\d{4})", str(item))
+        if m:
+            add("CO2 emissions", int(m.group(1)), "scheme", "national emissions", central=v[item])
+    lo, hi = rng("scenario_peak_emissions")
+    note = str(notes.get("scenario_peak_emissions_low", ""))
+    m = re.search(r"peak around (\d{4})", note)
+    add("CO2 emissions", int(m.group(1)) if m else 2030, "scheme", "national peak", low=lo, high=hi)
+    add("CO2 emissions", 2060, "scheme", "national residual emissions",
+        central=v.get("scenario_residual_emissions_2060", np.nan))
+    lo, hi = rng("scenario_direct_reduction_2060")
+    add("direct emission cuts", 2060, "scheme", "national direct cuts by 2060", low=lo, high=hi)
+    if year is not None:
+        add("ecosystem sink", int(year), "run", who, central=v.get("sink_total", np.nan))
+    lo, hi = rng("scenario_sink_2060")
+    add("ecosystem sink", 2060, "scheme", "national 2060 sink target", low=lo, high=hi)
+    if year is not None:
+        add("CCUS", int(year), "run", who, central=v.get("ccus", np.nan))
+    lo, hi = rng("scenario_ccus_2060")
+    add("CCUS", 2060, "scheme", "national 2060 CCUS", low=lo, high=hi)
+    out = pd.DataFrame(rows, columns=["quantity", "year", "kind", "label", "low", "central", "high", "units"])
+    order = {q: i for i, q in enumerate(dict.fromkeys(out["quantity"]))}
+    return (out.assign(_q=out["quantity"].map(order)).sort_values(["_q", "year"], kind="stable")
+            .drop(columns="_q").reset_index(drop=True))

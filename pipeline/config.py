@@ -69,6 +69,21 @@ class HabitatSpec(_Spec):
     nodata: int | None = Field(None, description="nodata code, when the file does not declare one")
 
 
+class ZonesSpec(_Spec):
+    """Polygons splitting one ecosystem into zone ecosystems with coefficients of their own (e.g. the sea into
+    the Bohai, Yellow, East China and South China Seas): a pixel of ``ecosystem`` whose centre lies in a
+    polygon takes the ecosystem its ``field`` names (through ``ecosystem_of``); pixels in no polygon keep
+    ``ecosystem``. The zone ecosystems are in the realm of ``ecosystem``."""
+
+    path: ExistingPath
+    layer: str | None = None
+    field: str = Field(description="field naming each polygon's zone")
+    ecosystem: str = Field("marginal_sea", description="the ecosystem the zones split")
+    ecosystem_of: dict[str, str] | None = Field(
+        None, description="field value -> zone ecosystem; polygons with other values are left out. Omitted: the "
+                          "field holds the ecosystem names")
+
+
 class LandcoverSpec(_Spec):
     """A categorical land-cover raster and the scheme table that maps its codes."""
 
@@ -79,6 +94,8 @@ class LandcoverSpec(_Spec):
     band: int = Field(1, ge=1)
     nodata: int | None = Field(None, description="nodata code, when the file does not declare one")
     habitats: HabitatSpec | None = Field(None, description="optional habitat raster overriding the land cover")
+    zones: ZonesSpec | None = Field(None, description="optional polygons splitting an ecosystem (default "
+                                                      "marginal_sea) into zone ecosystems, after the habitats")
 
 
 class EpochSpec(_Spec):
@@ -159,6 +176,12 @@ class RegionsSpec(_Spec):
                           "wins) or 'largest' (larger polygon wins)")
     subregions: list[SubregionSpec] = []
     composites: list[CompositeSpec] = []
+    scope: Literal["national", "subset"] = Field(
+        "subset", description="'national' when the regions are the whole country (the report then speaks of "
+                              "national totals); 'subset' (default) for some of its regions: the report says "
+                              "'N assessed <level>' and shows national targets only as their share")
+    level: str = Field("regions", min_length=1, description="plural noun for the regions in the report's wording "
+                                                            "(e.g. provinces)")
 
 
 class RealmSpec(_Spec):
@@ -226,6 +249,10 @@ class NonCO2Spec(_Spec):
     factors: ExistingPath = Field(description="CSV: ecosystem, gas, central, low, high, units, season_days, share, "
                                               "evidence, source")
     gwp: Literal["AR6", "AR5"] = Field("AR6", description="GWP100 set for CO2-equivalents")
+    water_regime: Literal["continuously_flooded", "single_drainage", "multiple_drainage"] | None = Field(
+        None, description="water regime of every rice-paddy row of the factor table (IPCC 2019 Refinement Table 5.12 "
+                          "scaling: 1.00, 0.71, 0.55); omitted: each row's own 'water_regime' column (the default "
+                          "table: single_drainage, China's mid-season drained paddies)")
 
 
 class RegionTableSpec(_Spec):
@@ -347,6 +374,9 @@ class BalanceSpec(_Spec):
         {}, description="land cover of other years (same scheme and grid handling as 'landcover'): from each "
                         "year on, the realms computed by coefficients use that year's areas")
     valuation: ValuationSpec | None = None
+    published_estimates: ExistingPath | None = Field(
+        None, description="CSV of published national terrestrial sink estimates the run is reconciled with "
+                          "(tables/reconciliation.csv); omitted: configs/reference/published_terrestrial_sinks.csv")
 
 
 class EnsembleSpec(_Spec):
@@ -438,6 +468,8 @@ class RunConfig(_Spec):
         if self.landcover.habitats:
             out["habitats"] = self.landcover.habitats.path
             out["habitats_scheme"] = self.landcover.habitats.scheme
+        if self.landcover.zones:
+            out["zones"] = self.landcover.zones.path
         sc = self.sinks.terrestrial.stock_change
         if self.sinks.terrestrial.method == "stock_change" and sc is not None:
             out["landcover_earlier"] = sc.earlier.path

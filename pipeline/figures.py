@@ -471,3 +471,100 @@ def timeseries_figure(by_year: pd.DataFrame, width: float = 8.0) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False)
     return fig
+
+
+# --- the 2060 scheme as a trajectory ------------------------------------------------------------------
+_TRAJECTORY_COLOURS = {"CO2 emissions": C_SOURCE, "direct emission cuts": "#d4a017", "ecosystem sink": C_SINK,
+                       "CCUS": "#7b5ea7"}
+
+
+def trajectory_figure(rows: pd.DataFrame, width: float = 8.0) -> Figure:
+    """Year against year (columns of :func:`pipeline.balance.trajectory_rows`): the scheme's national
+    figures as filled markers (a range as a vertical bar), the run's own values as hollow markers in
+    its year [Mt CO2 yr-1]. Nothing is divided by another year's value."""
+    fig = new_figure(width, 3.6)
+    ax = fig.add_subplot()
+    quantities = list(dict.fromkeys(rows["quantity"]))
+    offsets = {q: (i - (len(quantities) - 1) / 2) * 0.9 for i, q in enumerate(quantities)}
+    for q in quantities:
+        colour = _TRAJECTORY_COLOURS.get(q, C_TOTAL)
+        part = rows[rows["quantity"] == q].sort_values("year")
+        xs, ys = [], []
+        for r in part.itertuples():
+            x = float(r.year) + offsets[q]
+            has_range = np.isfinite(r.low) and np.isfinite(r.high)
+            y = r.central if np.isfinite(r.central) else (r.low + r.high) / 2 if has_range else np.nan
+            if has_range:
+                ax.vlines(x, r.low, r.high, color=colour, lw=4, alpha=0.8)
+            if r.kind == "run":
+                ax.scatter([x], [y], s=42, facecolor="white", edgecolor=colour, lw=1.6, zorder=4)
+            elif np.isfinite(r.central):
+                ax.scatter([x], [y], s=30, color=colour, zorder=4)
+            ax.annotate(f"{r.central:,.0f}" if np.isfinite(r.central) else f"{r.low:,.0f}-{r.high:,.0f}", (x, y),
+                        xytext=(5, 0), textcoords="offset points", fontsize=6.5, va="center")
+            if r.kind == "scheme":
+                xs.append(x)
+                ys.append(y)
+        if len(xs) > 1:
+            ax.plot(xs, ys, color=colour, lw=0.8, ls=":")
+        ax.plot([], [], color=colour, lw=4, label=q)
+    ax.scatter([], [], s=42, facecolor="white", edgecolor=C_TOTAL, label="this run (hollow)")
+    years = sorted(set(int(y) for y in rows["year"]))
+    ax.set_xticks(years, [str(y) for y in years], fontsize=7)
+    ax.set_xlim(min(years) - 4, max(years) + 6)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(MT, fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.set_title("The scheme year by year (filled: national figures; bars: ranges) and this run in its year",
+                 fontsize=8.5)
+    return fig
+
+
+# --- reconciliation with published estimates -----------------------------------------------------------
+def reconciliation_data(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the reconciliation chart from ``tables/reconciliation.csv``: ``label`` (source, period and
+    method, shortened), ``central``, ``low``, ``high`` [Mt CO2 yr-1] and ``method_class``, in the table's order."""
+    def short(text: str, n: int = 30) -> str:
+        return text if len(text) <= n else text[: n - 3].rstrip() + "..."
+
+    label = [f"{short(str(s).split(',')[0], 26)} ({p})\n{short(str(m))}"
+             for s, p, m in zip(table["source"], table["period"], table["method_class"])]
+    return pd.DataFrame({"label": label, "method_class": table["method_class"].astype(str).to_numpy(),
+                         "central": table["central_MtCO2"].astype(float).to_numpy(),
+                         "low": table["low_MtCO2"].astype(float).to_numpy(),
+                         "high": table["high_MtCO2"].astype(float).to_numpy()})
+
+
+def reconciliation_figure(table: pd.DataFrame, run_label: str = "this run", width: float = 8.0) -> Figure:
+    """Dot and interval per published estimate (inversions blue, inventories brown, others green) with
+    the run's terrestrial sink as a vertical line and its 5-95 % as a band [Mt CO2 yr-1]."""
+    data = reconciliation_data(table)
+    n = len(data)
+    fig = new_figure(width, 0.46 * n + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    run = float(table["run_sink_MtCO2"].iloc[0])
+    p05, p95 = float(table["run_p05_MtCO2"].iloc[0]), float(table["run_p95_MtCO2"].iloc[0])
+    if np.isfinite(p05) and np.isfinite(p95):
+        ax.axvspan(p05, p95, color="#cfd8e3", alpha=0.7, lw=0, label=f"{run_label}: 5-95 %")
+    if np.isfinite(run):
+        ax.axvline(run, color="black", lw=1.2, label=f"{run_label}: {run:,.0f}")
+    for yi, r in zip(y, data.itertuples()):
+        method = r.method_class.lower()
+        colour = "#1b4f8a" if "inversion" in method else "#8c5a2b" if "inventory" in method and "ghg" in method \
+            else C_SINK
+        if np.isfinite(r.low) and np.isfinite(r.high):
+            ax.hlines(yi, r.low, r.high, color=colour, lw=2.5)
+        ax.scatter([r.central], [yi], color=colour, s=26, zorder=3)
+        ax.annotate(f"{r.central:,.0f}", (r.central, yi), xytext=(0, 5), textcoords="offset points", ha="center",
+                    fontsize=6.5)
+    ax.set_yticks(y, data["label"], fontsize=7)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"national terrestrial net sink [{MT}], sink positive", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return fig

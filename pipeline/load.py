@@ -20,6 +20,7 @@ from .io.rasters import raster_info
 from .io.vectors import read_regions, read_subregions
 from .tables import (Scheme, read_ccus, read_coefficients, read_densities, read_inorganic, read_non_co2,
                      read_region_table, read_scheme)
+from .zones import Zones, read_zones
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Inputs:
     ccus: pd.DataFrame | None = None  # year, region ('national' or an id), ccus_MtCO2
     scenario_schemes: dict[str, Scheme] = field(default_factory=dict)  # land-use scenario name -> scheme
     emissions_by_sector: pd.DataFrame | None = None  # year, region_key, sector, value, region_id
+    zones: Zones | None = None  # polygons splitting an ecosystem into zone ecosystems (landcover.zones)
 
 
 def read_scenario(path: Path):
@@ -126,6 +128,8 @@ def load(cfg: RunConfig) -> Inputs:
     if lc.habitats is not None:  # habitat classes (e.g. mangrove) join the ecosystems of the run
         inputs.habitat_scheme = read_scheme(lc.habitats.scheme)
         inputs.scheme = inputs.scheme.with_ecosystems(inputs.habitat_scheme)
+    if lc.zones is not None:  # zone ecosystems (e.g. one per sea) join the ecosystems of the run
+        inputs.zones, inputs.scheme = read_zones(lc.zones, inputs.scheme)
     for scen in cfg.land_use_scenarios:
         inputs.scenario_schemes[scen.name] = read_scheme(scen.scheme) if scen.scheme else inputs.scheme
         inputs.scheme = inputs.scheme.with_ecosystems(inputs.scenario_schemes[scen.name])
@@ -134,7 +138,7 @@ def load(cfg: RunConfig) -> Inputs:
         inputs.scheme = inputs.scheme.with_ecosystems(inputs.earlier_scheme)
         inputs.densities, inputs.density_table = read_densities(sc.densities, inputs.scheme, list(sc.pools))
     if cfg.non_co2 is not None:
-        inputs.non_co2 = read_non_co2(cfg.non_co2.factors)
+        inputs.non_co2 = read_non_co2(cfg.non_co2.factors, cfg.non_co2.water_regime)
     if cfg.sinks.inorganic is not None:
         inputs.inorganic = read_inorganic(cfg.sinks.inorganic)
     ids = list(regions["region_id"])

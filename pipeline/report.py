@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from .balance import Scope, trajectory_rows
 
 
 def _fmt(x, nd=1) -> str:
@@ -23,15 +26,22 @@ def write_report(run_dir: Path) -> Path:
     reco = pd.read_csv(run_dir / "tables" / "region_ecosystem.csv")
     cfg = manifest["config"]
     v = bal["value"]
+    scope = Scope.from_run(manifest, bud)
+    year = int(bud["emissions_year"].dropna().iloc[0]) if bud["emissions_year"].notna().any() else None
     lines = [
         f"# Carbon-sink budget: {cfg['name']}",
         "",
         f"Sinks are positive (removal from the atmosphere). Units: Mt CO2 yr-1 unless stated. "
-        f"Emissions: inventory year {int(bud['emissions_year'].dropna().iloc[0]) if bud['emissions_year'].notna().any() else 'n/a'}.",
+        f"Emissions: inventory year {year if year is not None else 'n/a'}.",
+        "",
+        (f"Scope: national ({scope.n} {scope.level} and the unallocated remainder)." if scope.national else
+         f"Scope: {scope.assessed} (and the unallocated remainder), some of the country's regions: every total "
+         "below is theirs, not national; national targets appear only as their share, labelled so."),
         "",
         "## Headline",
         "",
-        f"- Net carbon sink assessed: **{_fmt(v['sink_total'])} Mt CO2 yr-1** "
+        f"- Net carbon sink {'assessed' if scope.national else 'of the ' + scope.assessed}: "
+        f"**{_fmt(v['sink_total'])} Mt CO2 yr-1** "
         f"(terrestrial {_fmt(v['sink_terrestrial'])}, inland water {_fmt(v['sink_water'])}, "
         f"ocean {_fmt(v['sink_ocean'])}); gross removal {_fmt(v['gross_removal'])}, gross emission "
         f"{_fmt(v['gross_emission'])}.",
@@ -51,14 +61,15 @@ def write_report(run_dir: Path) -> Path:
         lines.append(f"- Like for like: {bal.loc['emissions', 'note'].split('; ', 1)[-1]}. The net emission and the "
                      f"offset share cover the regions with an inventory (plus unallocated waters and national CCUS); "
                      f"the sink of the regions without one, {_fmt(v['sink_no_inventory'], 2)} Mt CO2 yr-1, is in "
-                     "the national sink but not netted against emissions.")
+                     f"the total sink of {scope.whole} but not netted against emissions.")
     if "scenario_sink_2060_low" in v:
         if "assessed_sink_GtCO2" in v:
             sentence = bal.loc["assessed_sink_GtCO2", "note"]
         else:  # a run directory written before the balance stated it
             from .balance import scheme_sentence
 
-            sentence = scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"])
+            sentence = scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"],
+                                       scope)
         lines.append(f"- Against the 2060 neutrality scheme ({bal.loc['scenario_sink_2060_low', 'note']}): "
                      f"{sentence}.")
     lines += ["", "## Budgets by region", "",
@@ -70,8 +81,13 @@ def write_report(run_dir: Path) -> Path:
                      f"{_fmt(r.emissions_MtCO2, 1)} | {_fmt(r.net_MtCO2, 1)} | {_fmt(r.sink_offset_pct, 1)} |")
     eco = reco.groupby(["realm", "ecosystem"], sort=False)[["area_km2", "removal_MgC_yr", "emission_MgC_yr",
                                                             "sink_MgC_yr"]].sum().reset_index()
-    lines += ["", "*unallocated*: pixels no region covers (sea beyond the offshore zones, slivers between "
-              "coastlines), counted so that regions plus unallocated add up to the whole map.", "",
+    qa0 = manifest["qa"]
+    split = (f" Here: land outside the regions {qa0['unallocated_land_km2']:,.0f} km2 "
+             f"(net sink {_fmt(qa0['unallocated_land_sink_MtCO2'], 2)} Mt CO2 yr-1), sea beyond the offshore zones "
+             f"{qa0['unallocated_sea_km2']:,.0f} km2 ({_fmt(qa0['unallocated_sea_sink_MtCO2'], 2)} Mt CO2 yr-1)."
+             if "unallocated_land_km2" in qa0 else "")
+    lines += ["", "*unallocated*: pixels no region covers (land outside the regions, and sea beyond the offshore "
+              "zones), counted so that regions plus unallocated add up to the whole map." + split, "",
               "## Gross and net by ecosystem (all regions)", "",
               "| realm | ecosystem | area km2 | gross removal Mg C yr-1 | gross emission Mg C yr-1 | net sink Mg C yr-1 "
               "| net g C m-2 yr-1 |", "|---|---|---:|---:|---:|---:|---:|"]
@@ -79,7 +95,9 @@ def write_report(run_dir: Path) -> Path:
         dens = r.sink_MgC_yr / r.area_km2 if r.area_km2 else float("nan")  # Mg per km2 = g per m2
         lines.append(f"| {r.realm} | {r.ecosystem} | {_fmt(r.area_km2, 0)} | {_fmt(r.removal_MgC_yr, 0)} | "
                      f"{_fmt(r.emission_MgC_yr, 0)} | {_fmt(r.sink_MgC_yr, 0)} | {_fmt(dens, 1)} |")
-    lines += _optional_sections(run_dir)
+    lines += _trajectory_lines(bal.reset_index(), year, scope)
+    lines += _reconciliation_lines(run_dir, scope)
+    lines += _optional_sections(run_dir, scope)
     qa = manifest["qa"]
     unconfirmed = _unconfirmed(run_dir)
     lines += ["", "## Methods and sources", "",
@@ -90,7 +108,10 @@ def write_report(run_dir: Path) -> Path:
               f"pixels; border pixels shared by exact covered fraction ({qa['region_border_px']} shared pixels).",
               f"- QA: {qa['nodata_px']} nodata pixels, {qa['unknown_px']} unknown-class pixels, "
               f"{qa['unallocated_km2']:,.0f} km2 unallocated."
-              + "".join(f" {k}: {v}." for k, v in qa.items() if k.startswith("flux_missing")),
+              + "".join(f" {k}: {v}." for k, v in qa.items() if k.startswith("flux_missing"))
+              + "".join(f" Flux product {n}: {v['product_integral_MgC_yr']:,.0f} Mg C yr-1 over the regions, "
+                        f"{v['applied_MgC_yr']:,.0f} applied ({v['difference_pct']:.1f} % not; "
+                        "`tables/flux_products.csv`)." for n, v in qa.get("flux_products", {}).items()),
               "- Every coefficient used, with its source and evidence tag: `tables/coefficients.csv`."
               + (f" **Unconfirmed values** (evidence [M], from memory of a widely cited figure; check before "
                  f"citing): {unconfirmed}." if unconfirmed else ""),
@@ -104,7 +125,7 @@ def write_report(run_dir: Path) -> Path:
     return path
 
 
-def _optional_sections(run_dir: Path) -> list[str]:
+def _optional_sections(run_dir: Path, scope: Scope | None = None) -> list[str]:
     """Sections for the tables a run may add: land-cover transitions, non-CO2 gases, inorganic carbon."""
     tables = run_dir / "tables"
     lines: list[str] = []
@@ -148,7 +169,9 @@ def _optional_sections(run_dir: Path) -> list[str]:
             t = pd.read_csv(tables / "trends.csv").set_index("region_id")
             if "nation" in t.index:
                 n = t.loc["nation"]
-                lines.append(f"\nNational emissions changed {_fmt(n['emissions_MtCO2_slope_per_yr'])} Mt CO2 per year "
+                who = "National emissions" if scope is not None and scope.national else (
+                    f"Emissions of the {(scope or Scope()).assessed}")
+                lines.append(f"\n{who} changed {_fmt(n['emissions_MtCO2_slope_per_yr'])} Mt CO2 per year "
                              f"({_fmt(n['emissions_MtCO2_change_pct'])} % over {n['years']}).")
     if (tables / "land_use_scenarios.csv").exists():
         ls = pd.read_csv(tables / "land_use_scenarios.csv")
@@ -169,6 +192,55 @@ def _optional_sections(run_dir: Path) -> list[str]:
         g = ic.groupby("ecosystem")["inorganic_MgC_yr"].sum()
         lines += ["", "## Inorganic carbon (all regions)", "", "| ecosystem | sink Mg C yr-1 |", "|---|---:|"]
         lines += [f"| {e} | {_fmt(x, 0)} |" for e, x in g.items()]
+    return lines
+
+
+def _range(lo, c, hi) -> str:
+    """``c (lo to hi)``, ``lo to hi`` or ``c``, no decimals."""
+    rng = f"{_fmt(lo, 0)} to {_fmt(hi, 0)}" if pd.notna(lo) and pd.notna(hi) else ""
+    return (_fmt(c, 0) + (f" ({rng})" if rng else "")) if pd.notna(c) else rng
+
+
+def _trajectory_lines(balance: pd.DataFrame, year: int | None, scope: Scope) -> list[str]:
+    """The 2060 scheme year against year, beside the run's values in its year (no cross-year shares)."""
+    t = trajectory_rows(balance, year, scope)
+    if t.empty or not (t["kind"] == "scheme").any():
+        return []
+    lines = ["", "## The 2060 scheme: trajectory", "",
+             f"The scheme's national figures in their own years and this run's values ({scope.whole}) in its year, "
+             "Mt CO2 yr-1; a value of one year is never given as a percentage of another year's target.", "",
+             "| quantity | year | | Mt CO2 yr-1 |", "|---|---:|---|---:|"]
+    for r in t.itertuples():
+        lines.append(f"| {r.quantity} | {r.year} | {r.label} | {_range(r.low, r.central, r.high)} |")
+    return lines
+
+
+def _reconciliation_lines(run_dir: Path, scope: Scope) -> list[str]:
+    """The run's terrestrial sink beside published national estimates (tables/reconciliation.csv)."""
+    path = run_dir / "tables" / "reconciliation.csv"
+    if not path.exists():
+        return []
+    rec = pd.read_csv(path)
+    if rec.empty:
+        return []
+    r0 = rec.iloc[0]
+    like = str(r0["like_for_like"]).lower() == "true"
+    interval = (f" (5-95 %: {_fmt(r0['run_p05_MtCO2'], 0)} to {_fmt(r0['run_p95_MtCO2'], 0)})"
+                if np.isfinite(r0["run_p05_MtCO2"]) else " (no Monte Carlo: no interval)")
+    lines = ["", "## Reconciliation with published estimates", "",
+             f"Terrestrial net sink of this run: **{_fmt(r0['run_sink_MtCO2'], 0)} Mt CO2 yr-1**{interval}, beside "
+             "published estimates of China's national terrestrial sink (`tables/reconciliation.csv`; "
+             "1 Pg C = 3,667 Mt CO2)."
+             + ("" if like else f" **Not like for like**: the run covers the {scope.assessed} only; the last column "
+                                f"is their share of each national estimate."), "",
+             "| source | period | method | central (range) Mt CO2 yr-1 | lateral export counted | managed land only | "
+             f"evidence | {'this run' if like else 'share of the estimate'} |", "|---|---|---|---:|---|---|---|---|"]
+    for r in rec.itertuples():
+        where = r.position if like else f"{_fmt(r.run_share_of_central_pct, 1)} %"
+        central = _range(r.low_MtCO2, r.central_MtCO2, r.high_MtCO2)
+        lateral, managed = ("yes" if str(x) == "True" else "no" for x in (r.includes_lateral, r.managed_land_only))
+        lines.append(f"| {r.source} | {r.period} | {r.method_class} | {central} | {lateral} | {managed} | "
+                     f"{r.evidence} | {where} |")
     return lines
 
 

@@ -31,7 +31,7 @@ import yaml
 
 from .config import DEFAULT_SCENARIO
 from .errors import InputError, OutputError
-from .units import CO2_PER_C
+from .units import MgC_to_MtCO2
 
 log = logging.getLogger("carbon_sink")
 
@@ -44,14 +44,17 @@ NATION_IDS = ("nation", "national", "all", "total")
 #: when the config names no scenario file or the file offers nothing to compare with. The same dict as
 #: :data:`pipeline.config.DEFAULT_SCENARIO` (= configs/scenarios/yu2022_2060.yaml).
 SEED_PAPER = DEFAULT_SCENARIO
-#: Scenario keys -> (label, balance item they compare with, or None).
+#: Scenario keys -> (label, balance item they compare with, or None). Figures of another year than the
+#: run's (the 2030 peak, 2060 CCUS) are shown as a trajectory, never as a share; the national emissions
+#: of a year compare with the run's emissions of that year only. The 2060 sink target is the scheme's
+#: yardstick for today's sink (the seed paper's comparison), shown as a share labelled so.
 _SCENARIO_KEYS = {
     "national_emissions": ("national CO2 emissions", "emissions"),
-    "peak_emissions": ("peak CO2 emissions", "emissions"),
+    "peak_emissions": ("peak CO2 emissions", None),
     "direct_reduction_2060": ("direct emission reduction by 2060", None),
     "residual_emissions_2060": ("residual emissions in 2060", None),
     "ecosystem_sink_2060": ("ecosystem carbon sink needed in 2060", "sink_total"),
-    "ccus_2060": ("CCUS in 2060", "ccus"),
+    "ccus_2060": ("CCUS in 2060", None),
 }
 #: Column-name suffixes of the tables -> units.
 _SUFFIX_UNITS = (("_MtCO2e", "Mt CO2e yr-1"), ("_MtCO2", "Mt CO2 yr-1"), ("per_capita_tCO2", "t CO2 per person yr-1"),
@@ -101,6 +104,19 @@ class RunData:
     @property
     def map_path(self) -> Path:
         return self.run_dir / "maps" / "sink_total.tif"
+
+    @property
+    def scope(self):
+        """The run's :class:`pipeline.balance.Scope` (national, or N assessed regions), from manifest.json."""
+        from .balance import Scope
+
+        return Scope.from_run(self.manifest, self.budgets)
+
+    @property
+    def year(self) -> int | None:
+        """The emissions year of the run (None without an inventory)."""
+        years = self.budgets["emissions_year"].dropna() if "emissions_year" in self.budgets else []
+        return int(years.iloc[0]) if len(years) else None
 
 
 def _latest_year(df: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -347,10 +363,6 @@ def _scenario(manifest: dict) -> tuple[dict, str]:
     return {}, f"the scenario file {_e(path)} is not on this machine"
 
 
-#: Mass-rate units of published estimates -> factor to Mt CO2 yr-1 (C x 44/12).
-_RATE_FACTORS = {"pg c yr-1": 1000.0 * CO2_PER_C, "gt c yr-1": 1000.0 * CO2_PER_C, "tg c yr-1": CO2_PER_C,
-                 "mt c yr-1": CO2_PER_C, "pg co2 yr-1": 1000.0, "gt co2 yr-1": 1000.0, "tg co2 yr-1": 1.0,
-                 "mt co2 yr-1": 1.0}
 #: Realm of a published sink -> the balance item it compares with.
 _REALM_ITEM = {"terrestrial": "sink_terrestrial", "inland_water": "sink_water", "water": "sink_water",
                "ocean": "sink_ocean", "total": "sink_total", "all": "sink_total"}
@@ -362,15 +374,15 @@ def to_MtCO2(value, units: str) -> float:
     Raises
     ------
     ValueError
-        For units other than {Pg, Gt, Tg, Mt} {C, CO2} yr-1.
+        For units other than :func:`pipeline.reconciliation.accepted_rate_units` (Pg, Gt, Tg, Mt, ... of C,
+        CO2 or CO2e per year).
     """
-    key = " ".join(str(units).lower().split())
-    if key not in _RATE_FACTORS:
-        raise ValueError(f"unknown units '{units}' (accepted: Pg/Gt/Tg/Mt C or CO2 yr-1)")
-    return float(value) * _RATE_FACTORS[key]
+    from .reconciliation import rate_to_MtCO2
+
+    return rate_to_MtCO2(value, units)
 
 
-def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
+def comparison_rows(balance: pd.DataFrame, scenario: dict, year: int | None = None) -> list[dict]:
     """Published figures of ``scenario`` beside the run's national totals, in Mt CO2 yr-1.
 
     Understood: the seed paper's keys (``ecosystem_sink_2060_GtCO2``, ``ccus_2060_GtCO2``,
@@ -380,13 +392,17 @@ def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
     Each row: label, period, low, central, high (Mt CO2 yr-1; central None for a bare range),
     published (the figure as published, with its units), item (the balance item compared with),
     assessed (Mt CO2 yr-1, or None), share_pct (assessed as % of the central value, or of each end of
-    a range: share_low_pct uses ``low``), source.
+    a range: share_low_pct uses ``low``), source, kind (``scheme`` or ``published``), realm. The
+    national emissions of a year are compared with the run's emissions only when ``year`` (the run's
+    emissions year) is that year; the peak, CCUS and other years' figures are never compared
+    (:func:`pipeline.balance.trajectory_rows` shows them year against year).
     """
     v = balance.set_index("item")["value"].astype(float)
+    run_year = year
     default_src = str(scenario.get("source", scenario.get("name", "")))
     rows = []
 
-    def add(label, period, lo, central, hi, published, item, src):
+    def add(label, period, lo, central, hi, published, item, src, kind="scheme", realm=""):
         assessed = float(v[item]) if item and item in v and np.isfinite(v[item]) else None
 
         def pct(x):
@@ -394,7 +410,8 @@ def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
 
         rows.append({"label": label, "period": "" if period is None else str(period), "low": lo, "central": central,
                      "high": hi, "published": published, "item": item, "assessed": assessed,
-                     "share_pct": pct(central), "share_low_pct": pct(lo), "share_high_pct": pct(hi), "source": src})
+                     "share_pct": pct(central), "share_low_pct": pct(lo), "share_high_pct": pct(hi), "source": src,
+                     "kind": kind, "realm": realm})
 
     for key, value in scenario.items():
         m = re.fullmatch(r"(.+?)(?:_(\d{4}))?_GtCO2", str(key))
@@ -410,6 +427,8 @@ def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
             central = value
         if "2060" in str(key):
             year = year or 2060
+        if stem == "national_emissions" and (run_year is None or str(year) != str(run_year)):
+            item = None  # another year's emissions: in the trajectory, not compared
         nums = [x for x in (lo, central, hi) if x is not None]
         if not nums:
             continue
@@ -435,7 +454,7 @@ def comparison_rows(balance: pd.DataFrame, scenario: dict) -> list[dict]:
             f" ({lo:g} to {hi:g})" if lo is not None and hi is not None else "")
         add(f"{est.get('name', 'estimate')} ({realm.replace('_', ' ')})", est.get("period", est.get("year")),
             conv[0], conv[1], conv[2], f"{text.strip()} {units}", _REALM_ITEM.get(realm, "sink_total"),
-            est.get("source", default_src))
+            est.get("source", default_src), "published", realm)
     return rows
 
 
@@ -499,30 +518,41 @@ def write_html_report(run_dir: str | Path) -> Path:
         regions_gdf = data.regions()
     except Exception as exc:  # the page still has its tables without the polygons
         log.warning("report.html: budget.gpkg layer 'regions' could not be read: %s", exc)
-    years = data.budgets["emissions_year"].dropna() if "emissions_year" in data.budgets else pd.Series(dtype=float)
-    year = f"{int(years.iloc[0])}" if len(years) else "n/a"
+    year = str(data.year) if data.year is not None else "n/a"
+    scope = data.scope
     sections = [
-        _section("summary", "National summary", lambda: _summary(bal, data)),
+        _section("summary", scope.summary_title, lambda: _summary(bal, data)),
         _section("balance", "Neutrality balance", lambda: _balance_section(data.balance)),
         _section("years", "Emissions and net emission by year", lambda: _timeseries_section(data)),
         _section("maps", "Sink density map", lambda: _map_section(data, regions_gdf)),
         _section("net-map", "Net emission by region", lambda: _choropleth_section(data, regions_gdf)),
         _section("regions", "Sinks by realm and region", lambda: _regions_section(data)),
         _section("ecosystems", "Region x ecosystem", lambda: _ecosystem_section(data)),
+        _section("products", "Flux products, seas and land outside the regions", lambda: _products_section(data)),
         _section("uncertainty", "Uncertainty", lambda: _uncertainty_section(data)),
-        _section("comparison", "Comparison with published estimates", lambda: _comparison_section(data)),
+        _section("comparison", "The 2060 scheme: trajectory and shares", lambda: _comparison_section(data)),
+        _section("reconciliation", "Reconciliation with published estimates", lambda: _reconciliation_section(data)),
         _section("methods", "Methods, coefficients and sources", lambda: _methods_section(data)),
         _section("provenance", "Provenance", lambda: _provenance_section(data)),
     ]
     short = {"summary": "Summary", "balance": "Balance", "years": "Years", "maps": "Maps", "regions": "Regions",
-             "uncertainty": "Uncertainty", "comparison": "Comparison", "methods": "Methods", "provenance": "Provenance"}
+             "uncertainty": "Uncertainty", "comparison": "Scheme", "reconciliation": "Reconciliation",
+             "methods": "Methods", "provenance": "Provenance"}
     nav = " ".join(f'<a href="#{sid}">{label}</a>' for sid, label in short.items()
                    if any(sec.startswith(f'<section id="{sid}">') for sec in sections))
     head = [f"<h1>Carbon-sink budget: {_e(name)}</h1>",
-            f'<p class="lead">{n_regions} regions and the unallocated remainder; emissions of {_e(year)}. '
+            f'<p class="lead">{_e(_scope_lead(scope, n_regions))}; emissions of {_e(year)}. '
             "Sinks are positive (removal from the atmosphere); totals in Mt CO2 yr-1, densities in g C m-2 yr-1 "
             f"(1 g C = 44/12 g CO2).</p><nav>{nav}</nav>"]
     return _write(data.run_dir / "report.html", _page(f"Carbon-sink budget: {name}", "\n".join(head + sections)))
+
+
+def _scope_lead(scope, n_regions: int) -> str:
+    """The report's opening words on what the run covers."""
+    if scope.national:
+        return f"National run: {n_regions} {scope.level} and the unallocated remainder"
+    return (f"{scope.assessed[0].upper()}{scope.assessed[1:]} (some of the country's {scope.level}, not all) and the "
+            "unallocated remainder: every total is theirs, not national")
 
 
 def _card(label: str, value, units: str, cls: str = "", nd: int | None = None, text: str | None = None) -> str:
@@ -543,14 +573,16 @@ def _summary(bal: pd.DataFrame, data: RunData) -> str:
     if "net_emission_all" in v:
         cards.append(_card("net, all gases", g("net_emission_all"), MTE, "net"))
     parts = [f'<div class="cards">{"".join(cards)}</div>']
-    sent = (f"The assessed net sink is {_q(g('sink_total'), MT)} (terrestrial {_q(g('sink_terrestrial'), MT)}, "
+    scope = data.scope
+    whose = "The assessed net sink" if scope.national else f"The net sink of the {_e(scope.assessed)}"
+    sent = (f"{whose} is {_q(g('sink_total'), MT)} (terrestrial {_q(g('sink_terrestrial'), MT)}, "
             f"inland water {_q(g('sink_water'), MT)}, ocean {_q(g('sink_ocean'), MT)})")
     if np.isfinite(g("emissions", np.nan)):
         sent += (f"; against emissions of {_q(g('emissions'), MT)} it leaves a net emission of "
                  f"{_q(g('net_emission'), MT)} (CCUS {_q(g('ccus'), MT)}).")
     else:
         sent += "; the run has no emission inventory, so no net emission is given."
-    scheme = _scheme_sentence(bal)
+    scheme = _scheme_sentence(bal, scope)
     if scheme:
         sent += f" Against the 2060 neutrality scheme, {_e(scheme)} ({_e(_scheme_source(bal))})."
     parts.append(f"<p>{sent}</p>")
@@ -561,16 +593,16 @@ def _summary(bal: pd.DataFrame, data: RunData) -> str:
         if "sink_no_inventory" in v and np.isfinite(g("emissions", np.nan)):
             parts.append(f'<p class="note">Like for like: the net emission and the offset share cover the regions '
                          f"with an inventory (and unallocated waters, national CCUS); the sink of the regions "
-                         f"without one, {_q(g('sink_no_inventory'), MT)}, is in the national sink but not netted "
-                         "against emissions.</p>")
+                         f"without one, {_q(g('sink_no_inventory'), MT)}, is in the total sink of "
+                         f"{_e(data.scope.whole)} but not netted against emissions.</p>")
     rows = [[_e(i), _fmt(r.value, 2 if abs(r.value) < 100 else 1) if pd.notna(r.value) else "n/a", _e(r.units),
              _e(r.note if isinstance(r.note, str) else "")] for i, r in bal.iterrows()]
-    parts.append(_collapsible("The national balance table (tables/balance.csv)",
+    parts.append(_collapsible("The balance table (tables/balance.csv)",
                               _table(["item", "value", "units", "note"], rows, {1}), len(rows), limit=0))
     return "\n".join(parts)
 
 
-def _scheme_sentence(bal: pd.DataFrame) -> str:
+def _scheme_sentence(bal: pd.DataFrame, scope=None) -> str:
     """The balance's "the assessed ecosystem sink is X Gt CO2/yr, Y % of the 2.0-2.5 Gt the 2060 scheme
     assumes" (the note of ``assessed_sink_GtCO2``; rebuilt from the shares for older run directories)."""
     if "assessed_sink_GtCO2" in bal.index and isinstance(bal.loc["assessed_sink_GtCO2", "note"], str):
@@ -579,7 +611,7 @@ def _scheme_sentence(bal: pd.DataFrame) -> str:
     if {"sink_total", "scenario_sink_2060_low", "scenario_sink_2060_high"} <= set(v.index):
         from .balance import scheme_sentence
 
-        return scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"])
+        return scheme_sentence(v["sink_total"], v["scenario_sink_2060_low"], v["scenario_sink_2060_high"], scope)
     return ""
 
 
@@ -712,9 +744,9 @@ def _regions_section(data: RunData) -> str:
     return (_figure(png, "sinks by realm per region", f"Net sink per realm [{MT}], sink positive; realms that are "
                     "net sources extend left of zero; the diamond marks the total.")
             + _table(headers, rows, set(range(1, len(headers))))
-            + '<p class="note"><i>unallocated</i>: pixels no region covers (sea beyond the offshore zones, slivers '
-              "between coastlines), so that regions plus unallocated add up to the whole map. Regional pages: "
-              "<code>carbon-sink report RUN_DIR --region NAME</code>.</p>")
+            + '<p class="note"><i>unallocated</i>: pixels no region covers (land outside the regions, and sea beyond '
+              "the offshore zones: see <a href=\"#products\">below</a>), so that regions plus unallocated add up to "
+              "the whole map. Regional pages: <code>carbon-sink report RUN_DIR --region NAME</code>.</p>")
 
 
 def _ecosystem_rows(reco: pd.DataFrame, with_region: bool) -> tuple[list[str], list[list[str]]]:
@@ -727,7 +759,7 @@ def _ecosystem_rows(reco: pd.DataFrame, with_region: bool) -> tuple[list[str], l
         dens = r.sink_MgC_yr / r.area_km2 if r.area_km2 else np.nan  # Mg per km2 = g per m2
         rows.append(([_e(r.region)] if with_region else []) + [
             _e(r.realm), _e(r.ecosystem), _fmt(r.area_km2, 0), _fmt(r.removal_MgC_yr, 0), _fmt(r.emission_MgC_yr, 0),
-            _fmt(r.sink_MgC_yr, 0), _fmt(r.sink_MgC_yr * 44.0 / 12.0 / 1e6, 3), _fmt(dens, 1)])
+            _fmt(r.sink_MgC_yr, 0), _fmt(MgC_to_MtCO2(r.sink_MgC_yr), 3), _fmt(dens, 1)])
     return headers, rows
 
 
@@ -746,6 +778,69 @@ def _ecosystem_section(data: RunData) -> str:
               "over the area.</p>")
 
 
+def _products_section(data: RunData) -> str | None:
+    """Each flux product's own integral beside what was applied (tables/flux_products.csv), each sea's
+    flux and its source, and the pixels no region covers split into land and sea."""
+    parts = []
+    prod = data.table("flux_products", dtype={"region_id": str})
+    if prod is not None and not prod.empty:
+        regions = prod[prod["region_id"] != UNALLOCATED]
+        rows = []
+        for name, g in regions.groupby("product", sort=False):
+            integral, applied = g["product_integral_MgC_yr"].sum(), g["applied_MgC_yr"].sum()
+            causes = {c.removeprefix("on_").removesuffix("_MgC_yr").replace("_", " "): g[c].sum()
+                      for c in g.columns if c.startswith("on_")}
+            left = ", ".join(f"{k}: {_fmt(MgC_to_MtCO2(v), None)}" for k, v in causes.items() if v)
+            rows.append([_e(name), _e(g["realm"].iloc[0]), _fmt(MgC_to_MtCO2(integral), None),
+                         _fmt(MgC_to_MtCO2(applied), None),
+                         _fmt(100 * (integral - applied) / integral if integral else 0.0, 1),
+                         _fmt(MgC_to_MtCO2(g["redistributed_MgC_yr"].sum()), None) if "redistributed_MgC_yr" in g
+                         else "0", _e(left or "none"), _fmt(MgC_to_MtCO2(g["outside_domain_MgC_yr"].sum()), None)])
+        parts.append("<h3>Flux products: their own integral over the regions, and what was applied</h3>"
+                     + _table(["product", "realm", f"integral [{MT}]", f"applied [{MT}]", "not applied %",
+                               f"redistributed [{MT}]", f"not applied, by pixels [{MT}]", f"outside its domain [{MT}]"],
+                              rows, {2, 3, 4, 5, 7})
+                     + '<p class="note">Integral: the product over its domain (land and inland water for a land '
+                       "product) in the regions; not applied: its mass on pixels another realm's method counts "
+                       "(lakes and rivers), on ecosystems left out, or on pixels without land cover; outside its "
+                       "domain: e.g. the sea pixels of a land model's coastal cells, never counted. Per region: "
+                       "tables/flux_products.csv.</p>")
+    reco = data.region_eco
+    sea = reco[(reco["realm"] == "ocean")].groupby("ecosystem", sort=False)[
+        ["area_km2", "removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum()
+    sea = sea[sea["area_km2"] > 0]
+    if not sea.empty:
+        coef = data.coefficients
+        rows = []
+        for eco, r in sea.iterrows():
+            src = ""
+            if coef is not None:
+                c = coef[(coef.get("realm") == "ocean") & (coef.get("ecosystem") == eco)]
+                src = "; ".join(sorted(set(c["source"].dropna().astype(str)))) if "source" in c else ""
+            net = MgC_to_MtCO2(r["sink_MgC_yr"])
+            rows.append([_e(eco.replace("_", " ")), _fmt(r["area_km2"], 0), _fmt(net, None),
+                         _fmt(r["sink_MgC_yr"] / r["area_km2"], 1), "sink" if net > 0 else ("source" if net < 0 else "0"),
+                         _e(src or "flux raster (see Methods)")])
+        parts.append("<h3>Seas and coastal habitats</h3>"
+                     + _table(["ecosystem", "area [km2]", f"net sink [{MT}]", "net [g C m-2 yr-1]", "", "source"],
+                              rows, {1, 2, 3})
+                     + '<p class="note">Air-sea CO2 uptake is a sink, outgassing a source; each sea takes the rate of '
+                       "its own polygon (<code>landcover.zones</code>); sea pixels in no zone keep the generic "
+                       "marginal-sea rate.</p>")
+    qa = data.manifest.get("qa", {})
+    if "unallocated_land_km2" in qa:
+        rows = [["land outside the regions", _fmt(qa["unallocated_land_km2"], 0),
+                 _fmt(qa["unallocated_land_sink_MtCO2"], None)],
+                ["sea beyond the offshore zones", _fmt(qa["unallocated_sea_km2"], 0),
+                 _fmt(qa["unallocated_sea_sink_MtCO2"], None)]]
+        parts.append("<h3>Pixels no region covers (<i>unallocated</i>)</h3>"
+                     + _table(["", "area [km2]", f"net sink [{MT}]"], rows, {1, 2})
+                     + '<p class="note">Land outside the regions: land beyond the assessed regions\' polygons '
+                       "(another region or country, or slivers between coastlines). Both rows are in the whole "
+                       "map's totals (tables/balance.csv sums the regions and <i>unallocated</i>), in no region's.</p>")
+    return "".join(parts) or None
+
+
 def _uncertainty_section(data: RunData) -> str:
     fg = _fg()
     if data.uncertainty is None:
@@ -756,12 +851,14 @@ def _uncertainty_section(data: RunData) -> str:
     parts = []
     if len(nat):
         parts.append(_figure(fg.png_bytes(fg.uncertainty_figure(nat)), "uncertainty intervals",
-                             "National totals: 5th-95th percentile of the Monte Carlo draws (line), median (dot), "
+                             f"Totals of {_e(data.scope.whole)}: 5th-95th percentile of the Monte Carlo draws "
+                             "(line), median (dot), "
                              "and the central estimate of tables/balance.csv (tick), each on its own axis."))
         cols = [c for c in ("mean", "sd", "p05", "p50", "p95", "within_product_sd", "between_product_sd") if c in unc]
         rows = [[_e(r["label"]), _fmt(r["central"], 2)] + [_fmt(r[c], 2) for c in cols] + [_u(r["units"])]
                 for _, r in nat.iterrows()]
-        parts.append(_table(["quantity (nation)", "central"] + [c.replace("_", " ") for c in cols] + ["units"], rows,
+        parts.append(_table([f"quantity ({_e(data.scope.whole)})", "central"]
+                            + [c.replace("_", " ") for c in cols] + ["units"], rows,
                             set(range(1, len(cols) + 2))))
     names = dict(zip(data.budgets["region_id"].astype(str), data.budgets["region"].astype(str)))
     reg = unc[~unc["region_id"].astype(str).str.casefold().isin(NATION_IDS)]
@@ -781,41 +878,133 @@ def _uncertainty_section(data: RunData) -> str:
     return "\n".join(parts)
 
 
+def _range_text(lo, c, hi) -> str:
+    """``c (lo to hi)``, ``lo to hi`` or ``c`` [Mt CO2 yr-1, no decimals]."""
+    have = lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi)
+    rng = f"{_fmt(lo, 0)} to {_fmt(hi, 0)}" if have else ""
+    if c is not None and np.isfinite(c):
+        return _fmt(c, 0) + (f" ({rng})" if rng else "")
+    return rng
+
+
+def _trajectory_part(data: RunData) -> str:
+    """The scheme year against year: a table (one row per quantity, one column per year) and a chart."""
+    from .balance import trajectory_rows
+
+    fg = _fg()
+    traj = trajectory_rows(data.balance, data.year, data.scope)
+    if traj.empty or not (traj["kind"] == "scheme").any():
+        return ""
+    cols = list(dict.fromkeys((int(r.year), r.kind) for r in traj.sort_values(["year", "kind"]).itertuples()))
+    heads = ["quantity"] + [f"{y}: {'this run' if k == 'run' else 'national (scheme)'} [{MT}]" for y, k in cols]
+    rows = []
+    for q in dict.fromkeys(traj["quantity"]):
+        cells = [_e(q)]
+        for y, k in cols:
+            hit = traj[(traj["quantity"] == q) & (traj["year"] == y) & (traj["kind"] == k)]
+            cells.append("-" if hit.empty else "<br>".join(
+                f'{_range_text(r.low, r.central, r.high)} <span class="note">{_e(r.label)}</span>'
+                for r in hit.itertuples()))
+        rows.append(cells)
+    return ("<h3>Trajectory: this run's year, the peak, 2060</h3>"
+            + _figure(fg.png_bytes(fg.trajectory_figure(traj)), "the 2060 scheme year by year",
+                      f"From <code>tables/balance.csv</code> [{MT}]: the scheme's national figures in their own years "
+                      f"and this run's values ({_e(data.scope.whole)}) in its year, side by side: a value of one "
+                      "year is never given as a percentage of another year's target.")
+            + _table(heads, rows, set(range(1, len(heads)))))
+
+
 def _comparison_section(data: RunData) -> str:
     scenario, where = _scenario(data.manifest)
-    rows = comparison_rows(data.balance, scenario)
+    scope = data.scope
+    rows = comparison_rows(data.balance, scenario, data.year)
     if not rows:
-        rows = comparison_rows(data.balance, SEED_PAPER)
+        rows = comparison_rows(data.balance, SEED_PAPER, data.year)
         where += (" offers no published figure to compare with; shown instead: the seed paper's figures "
                   f"({_e(SEED_PAPER['source'])})")
+    reconciled = data.table("reconciliation") is not None
+    shown = [r for r in rows if r["assessed"] is not None
+             and not (reconciled and r["kind"] == "published" and r["realm"] == "terrestrial")]
     body = []
-    for r in rows:
+    for r in shown:
         lo, c, hi = r["low"], r["central"], r["high"]
-        rng = f"{_fmt(lo, 0)} to {_fmt(hi, 0)}" if lo is not None and hi is not None else ""
-        pub = (f"{_fmt(c, 0)}" + (f" ({rng})" if rng else "") if c is not None else rng)
-        pub = f'<span class="nw">{pub}&nbsp;{MT}</span>'
-        if r["assessed"] is None:
-            assessed, share = "not assessed", "-"
+        pub = f'<span class="nw">{_range_text(lo, c, hi)}&nbsp;{MT}</span>'
+        assessed = _q(r["assessed"], MT)
+        if c is not None:
+            share = _q(r["share_pct"], "%")
         else:
-            assessed = _q(r["assessed"], MT)
-            if c is not None:
-                share = _q(r["share_pct"], "%")
-            else:
-                share = f'<span class="nw">{_fmt(r["share_high_pct"])} to {_fmt(r["share_low_pct"])}&nbsp;%</span>'
+            share = f'<span class="nw">{_fmt(r["share_high_pct"])} to {_fmt(r["share_low_pct"])}&nbsp;%</span>'
         body.append([_e(r["label"]), _e(r["period"]), pub, _e(r["published"]), _e(r["item"] or ""), assessed, share,
                      _e(r["source"])])
     area = data.budgets["area_km2"].sum()
     n = int((data.budgets["region_id"] != UNALLOCATED).sum())
-    return (f"<p>Published figures from {where}, converted to Mt CO2 yr-1 (1 Pg C = 3,667 Mt CO2), beside this "
-            "run's national totals (tables/balance.csv).</p>"
-            + _table(["published figure", "year or period", "published [Mt CO2 yr-1]", "as published",
-                      "compared with", "this run", "this run / published"
-                      + " (central, or range)", "source"], body, {2, 5, 6})
-            + f'<p class="note">Why the numbers differ: this run covers {n} regions ({_q(area, "km2", 0)} of land and '
-              "sea), the published figures the whole country (China's land is about 9.6 million km2); the run's "
-              "sink and emission years are those of its inputs, not the published periods or 2060; and its sink "
-              "counts the realms and methods listed below (net ecosystem uptake), which need not match each "
-              "published definition (e.g. a top-down inversion also sees lateral carbon export).</p>")
+    share_head = ("this run / published (central, or range)" if scope.national else
+                  f"{_e(scope.possessive)} share of the national figure (central, or range)")
+    parts = [_trajectory_part(data)]
+    parts.append("<h3>Shares</h3>"
+                 f"<p>Figures from {where}, converted to Mt CO2 yr-1 (1 Pg C = 3,667 Mt CO2), beside this run's totals "
+                 f"({_e(scope.whole)}, tables/balance.csv): the national emissions of the run's own year and the "
+                 "sink the scheme needs in 2060"
+                 + ("" if scope.national else f", each as {_e(scope.possessive)} share of the national figure, "
+                                              "not a national comparison")
+                 + (". The published terrestrial sinks are in the reconciliation section below." if reconciled
+                    else ".") + "</p>"
+                 + _table(["published figure", "year or period", "published [Mt CO2 yr-1]", "as published",
+                           "compared with", "this run", share_head, "source"], body, {2, 5, 6}))
+    parts.append(f'<p class="note">Why the numbers differ: this run covers {n} {_e(scope.level)} '
+                 f'({_q(area, "km2", 0)} of land and sea)'
+                 + (", the whole country" if scope.national else
+                    ", the published figures the whole country (China's land is about 9.6 million km2)")
+                 + "; the run's sink and emission years are those of its inputs, not the published periods or 2060; "
+                 "and its sink counts the realms and methods listed below (net ecosystem uptake), which need not "
+                 "match each published definition (e.g. a top-down inversion also sees lateral carbon export).</p>")
+    return "\n".join(p for p in parts if p)
+
+
+def _reconciliation_section(data: RunData) -> str:
+    rec = data.table("reconciliation")
+    if rec is None or rec.empty:
+        return ('<p class="note">No <code>tables/reconciliation.csv</code> in this run (written by runs that have '
+                "the published-estimates table, <code>balance.published_estimates</code>).</p>")
+    fg = _fg()
+    scope = data.scope
+    r0 = rec.iloc[0]
+    run, p05, p95 = float(r0["run_sink_MtCO2"]), float(r0["run_p05_MtCO2"]), float(r0["run_p95_MtCO2"])
+    interval = (f" (5-95 %: {_fmt(p05, 0)} to {_fmt(p95, 0)})" if np.isfinite(p05) and np.isfinite(p95)
+                else " (no Monte Carlo in this run: no interval)")
+    like = bool(str(r0["like_for_like"]).lower() == "true")
+    run_label = "this run" if like else f"this run ({scope.assessed} only)"
+    lead = (f"<p>The run's terrestrial net sink, <b>{_q(run, MT, 0)}</b>{interval}, beside published estimates of "
+            "China's national terrestrial sink (<code>tables/reconciliation.csv</code>, converted to Mt CO2 yr-1: "
+            "1 Pg C = 3,667 Mt CO2). ")
+    if like:
+        lead += "Where the run sits: below, inside or above each estimate's range (or its central value).</p>"
+    else:
+        lead += (f"<b>Not like for like:</b> the run covers the {_e(scope.assessed)} only, the estimates the whole "
+                 f"country; the last columns give {_e(scope.possessive)} share of each estimate, not where a "
+                 "national sink would sit.</p>")
+    rows = []
+    for r in rec.itertuples():
+        where_ = (_e(r.position) + ("" if pd.isna(r.intervals_overlap) or r.intervals_overlap == "" else
+                                    f"; 5-95 % {'overlaps' if str(r.intervals_overlap) == 'True' else 'misses'} it")
+                  if like else f"share {_q(r.run_share_of_central_pct, '%', 1)}")
+        rows.append([_e(r.source), _e(r.period), _e(r.method_class),
+                     f'<span class="nw">{_e(_fmt(r.published_central, None))} {_e(r.published_units)}</span>',
+                     _range_text(r.low_MtCO2, r.central_MtCO2, r.high_MtCO2),
+                     "yes" if str(r.includes_lateral) == "True" else "no",
+                     "yes" if str(r.managed_land_only) == "True" else "no", _e(r.evidence), where_,
+                     _e(r.comparability)])
+    return (lead + _figure(fg.png_bytes(fg.reconciliation_figure(rec, run_label)), "reconciliation with published "
+                           "estimates", "Each estimate's central value (dot) and range (line) [Mt CO2 yr-1]; blue: "
+                           "atmospheric inversions, brown: the national GHG inventory, green: bottom-up estimates; "
+                           f"black line: {_e(run_label)}, grey band: its Monte Carlo 5-95 %.")
+            + _table(["source", "period", "method", "as published", f"central (range) [{MT}]", "counts lateral "
+                      "export", "managed land only", "evidence", "this run" if like else "this run / estimate",
+                      "what differs"], rows, {4})
+            + '<p class="note">Lateral export: carbon that land takes up and rivers or trade carry away; an '
+              "atmospheric inversion counts it as uptake, a stock-change inventory does not. The national "
+              "inventory's LULUCF figure is a net GHG removal (CO2e) on managed land. Evidence: V read in the "
+              "source, D derived, M unconfirmed.</p>")
 
 
 def _methods_section(data: RunData) -> str:
@@ -929,11 +1118,13 @@ def write_region_page(run_dir: str | Path, name: str) -> Path:
         regions = data.regions()
     except Exception as exc:
         log.warning("regional page: budget.gpkg layer 'regions' could not be read: %s", exc)
-    body = ['<nav><a href="../report.html">&larr; national report</a></nav>',
+    scope = data.scope
+    of_whole = "the nation" if scope.national else f"all {scope.assessed}"
+    body = [f'<nav><a href="../report.html">&larr; {"national report" if scope.national else "main report"}</a></nav>',
             f"<h1>{_e(rname)} <span class=note>(id {_e(rid)})</span></h1>",
             f'<p class="lead">Regional page of the run <i>{_e((data.manifest.get("config") or {}).get("name", ""))}</i>. '
             "Sinks positive; totals in Mt CO2 yr-1.</p>",
-            _section("standing", "Budget, rank and share of the nation", lambda: _standing_section(row, st)),
+            _section("standing", f"Budget, rank and share of {of_whole}", lambda: _standing_section(row, st, of_whole)),
             _section("map", "Sink density map", lambda: _region_map(data, regions, rid, rname)),
             _section("ecosystems", "Ecosystems", lambda: _region_ecosystems(data, rid)),
             _section("members", "Subregions", lambda: _region_members(data, rid)),
@@ -943,7 +1134,7 @@ def write_region_page(run_dir: str | Path, name: str) -> Path:
     return _write(path, _page(f"{rname}: carbon-sink budget", "\n".join(body)))
 
 
-def _standing_section(row: pd.Series, st: dict) -> str:
+def _standing_section(row: pd.Series, st: dict, of_whole: str = "the nation") -> str:
     def rank(r, n):
         return f"{r} of {n}" if r is not None else "not ranked (no inventory)"
 
@@ -964,14 +1155,16 @@ def _standing_section(row: pd.Series, st: dict) -> str:
                      _e(rk), _q(share, "%", 2) if share is not None else "-"])
     cards = [_card("total sink", row["sink_total_MtCO2"], MT),
              _card("rank by total sink", None, "regions, 1 = largest sink", text=_e(rank(st["rank_sink"], st["n_sink"]))),
-             _card("share of the nation's sink", st["share_sink_pct"], "%"),
+             _card(f"share of {of_whole}' sink" if of_whole.endswith("s") else f"share of {of_whole}'s sink",
+                   st["share_sink_pct"], "%"),
              _card("net emission", row["net_MtCO2"], MT, "net", text="no inventory" if no_inv else None),
              _card("rank by net emission", None, "regions, 1 = largest net emitter", "net",
                    text=_e(rank(st["rank_net"], st["n_net"])))]
     return (f'<div class="cards">{"".join(cards)}</div>'
-            + _table(["quantity", "value", "rank among regions (1 = largest)", "share of the nation"], rows, {1, 3})
-            + '<p class="note">Ranks among the regions of the run (not counting <i>unallocated</i>); shares of the '
-              "nation = of all rows of tables/budgets.csv (regions plus unallocated), as the national balance sums "
+            + _table(["quantity", "value", "rank among regions (1 = largest)", f"share of {_e(of_whole)}"], rows,
+                     {1, 3})
+            + f'<p class="note">Ranks among the regions of the run (not counting <i>unallocated</i>); shares of '
+              f"{_e(of_whole)} = of all rows of tables/budgets.csv (regions plus unallocated), as the balance sums "
               "them. Net emission = emissions - sinks - CCUS.</p>")
 
 
@@ -1002,7 +1195,7 @@ def _region_ecosystems(data: RunData, rid: str) -> str:
     t = reco[["area_km2", "removal_MgC_yr", "emission_MgC_yr", "sink_MgC_yr"]].sum()
     rows.append(["<b>all</b>", "", f"<b>{_fmt(t.area_km2, 0)}</b>", f"<b>{_fmt(t.removal_MgC_yr, 0)}</b>",
                  f"<b>{_fmt(t.emission_MgC_yr, 0)}</b>", f"<b>{_fmt(t.sink_MgC_yr, 0)}</b>",
-                 f"<b>{_fmt(t.sink_MgC_yr * 44.0 / 12.0 / 1e6, 3)}</b>",
+                 f"<b>{_fmt(MgC_to_MtCO2(t.sink_MgC_yr), 3)}</b>",
                  f"<b>{_fmt(t.sink_MgC_yr / t.area_km2 if t.area_km2 else np.nan, 1)}</b>"])
     return _table(headers, rows, set(range(2, len(headers))))
 

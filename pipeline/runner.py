@@ -26,19 +26,21 @@ from rasterio._err import CPLE_BaseError
 from . import __version__
 from .aggregate import Parts, aggregate_parts, region_ecosystem_table
 from .align import align, chunk_choice, grid_from_spec
-from .balance import balance
+from .balance import Scope, balance
 from .budgets import budgets, emission_density, gridded_emissions
 from .classify import classify, overlay
+from .zones import split_by_zones
 from .config import RunConfig, load_config
 from .errors import CarbonSinkError, InputError, UnknownClassError
 from .export import MAPS, export_gpkg, export_tables, region_geometries
 from .io.manifest import sha256, versions, write_manifest
-from .io.rasters import PASS_CACHE_MB, StagedMap, reading
+from .io.rasters import PASS_CACHE_MB, StagedMap, first_infinite, reading
 from .io.rundir import check_target, raise_if_interrupted, remove_empty_dirs, staged_run_dir
 from .hierarchy import check_members, composite_budgets, sink_by_realm
 from .io.csv import write_table
 from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps_cached
 from .load import load, match_regions
+from .reconciliation import load_published, reconciliation_table
 from .report import write_report
 from .report_html import write_html_report
 from .sinks import compute_sinks
@@ -100,6 +102,7 @@ def run(config: RunConfig | str | Path, out: str | Path | None = None, *, overwr
 def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, progress: bool, t0: float,
          timings: dict[str, float]) -> RunResult:
     inputs = load(cfg)
+    published = load_published(cfg.balance.published_estimates)  # tables/reconciliation.csv (None: not shipped)
     nearest = cfg.regions.offshore is None and cfg.regions.offshore_km is not None
     if nearest:  # sea within offshore_km goes to the nearest region (zones built as polygons)
         inputs.regions = _with_nearest_zones(inputs.regions, cfg)
@@ -115,6 +118,9 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         hab_eco, hab_counts = classify(hab, inputs.habitat_scheme, hab.attrs.get("nodata"), inputs.scheme)
         eco = overlay(eco, hab_eco)
         categorical["habitats"] = (hab_counts, inputs.habitat_scheme, cfg.landcover.habitats.scheme, hab)
+    # zone ecosystems (landcover.zones, e.g. one per sea) after the habitats, on every land-cover epoch alike
+    zoned = (lambda e: split_by_zones(e, inputs.zones, grid)) if inputs.zones is not None else (lambda e: e)
+    eco = zoned(eco)
     stock = earlier = None
     if "landcover_earlier" in layers:
         sc = cfg.sinks.terrestrial.stock_change
@@ -122,6 +128,7 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
         earlier, old_counts = classify(old, inputs.earlier_scheme, old.attrs.get("nodata"), inputs.scheme)
         if "habitats" in layers:  # the habitat map holds for both epochs: no made-up transitions
             earlier = overlay(earlier, hab_eco)
+        earlier = zoned(earlier)
         categorical["landcover_earlier"] = (old_counts, inputs.earlier_scheme, sc.earlier.scheme or cfg.landcover.scheme,
                                             old)
         stock = {"earlier": earlier, "densities": inputs.densities, "years": (sc.earlier.year, cfg.landcover.year)}
@@ -131,12 +138,12 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
                                          layers[key].attrs.get("nodata"), inputs.scheme)
         categorical[key] = (scen_counts, inputs.scenario_schemes[scen.name], scen.scheme or cfg.landcover.scheme,
                             layers[key])
-        layers[key] = overlay(scen_eco, hab_eco) if "habitats" in layers else scen_eco
+        layers[key] = zoned(overlay(scen_eco, hab_eco) if "habitats" in layers else scen_eco)
     for year in cfg.balance.landcover_by_year:  # land cover of other years (time series), like the baseline
         key = f"epoch:{year}"
         ep_eco, ep_counts = classify(layers[key], inputs.scheme, layers[key].attrs.get("nodata"), inputs.scheme)
         categorical[key] = (ep_counts, inputs.scheme, cfg.landcover.scheme, layers[key])
-        layers[key] = overlay(ep_eco, hab_eco) if "habitats" in layers else ep_eco
+        layers[key] = zoned(overlay(ep_eco, hab_eco) if "habitats" in layers else ep_eco)
     fluxes = {src.name: layers[key] for key, src in inputs.rasters.items() if key.startswith("flux:")}
     for name, arr in fluxes.items():
         arr.attrs["source"] = str(inputs.rasters[f"flux:{name}"].path.name)
@@ -296,8 +303,13 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
             u = cfg.uncertainty
             extra_tables["uncertainty"] = summarise(simulate(mc, u.draws, u.seed, u.distribution), mc)
             timings["monte_carlo_s"] = time.perf_counter() - t_mc
+        scope = Scope.of(cfg.regions.scope, cfg.regions.level, budget)
         bal = balance(budget, nat_ccus, inputs.scenario, emissions_year,
-                      cfg.non_co2.gwp if cfg.non_co2 else "AR6", cfg.balance.valuation, _potentials(extra_tables))
+                      cfg.non_co2.gwp if cfg.non_co2 else "AR6", cfg.balance.valuation, _potentials(extra_tables),
+                      scope=scope)
+        if published is not None:
+            extra_tables["reconciliation"] = reconciliation_table(published, bal, extra_tables.get("uncertainty"),
+                                                                  scope)
         export_tables(tmp, region_eco, budget, bal, extra_tables)
         extra_layers = _hierarchy_products(tmp, inputs, cfg, label_sets, sums_np, budget)
         extra_layers["region_ecosystem"] = region_eco  # gross and net per region and ecosystem (attribute table)
@@ -328,6 +340,7 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
                      "chunks": grid.chunks, "chunks_reason": chunks_reason},
             "run_id": run_id,
+            "scope": scope.as_dict(),
             "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS] + ["maps/regions.tif"],
                         "tables": ["tables/region_ecosystem.csv", "tables/budgets.csv", "tables/balance.csv"]
                         + [f"tables/{k}.csv" for k in extra_tables],
@@ -457,7 +470,8 @@ def _coefficients_used(inputs) -> pd.DataFrame:
         parts.append(inputs.non_co2.assign(table="non_co2", realm="", item=inputs.non_co2["gas"]))
     if inputs.inorganic is not None:
         parts.append(inputs.inorganic.assign(table="inorganic", item="removal"))
-    cols = ["table", "realm", "ecosystem", "item", "central", "low", "high", "units", "evidence", "source"]
+    cols = ["table", "realm", "ecosystem", "item", "central", "low", "high", "units", "evidence", "source",
+            "range_basis", "draw_group"]
     out = pd.concat([p.reindex(columns=cols + ["share"]) for p in parts], ignore_index=True)
     out["evidence"] = out["evidence"].fillna("")
     return out
@@ -597,6 +611,13 @@ def _check_after_compute(counts: dict, categorical: dict, inputs, lc: xr.DataArr
                              "value and its extent")
         for name in spec.flux_names():
             fs = cfg.fluxes[name]
+            n_inf = int(qa.get(f"flux_nonfinite_px:{realm}:{name}", 0))
+            if n_inf:
+                where = first_infinite(fs.path, fs.band)
+                raise InputError(f"{fs.path}: {n_inf} pixel(s) of the analysis grid where this flux is applied "
+                                 f"({realm}) are infinite (+-inf), so no sum over them is a number{where}. Fix: "
+                                 "set them to the raster's nodata (e.g. `gdal_calc.py -A FILE --calc "
+                                 "\"where(isinf(A), nan, A)\" --outfile FIXED.tif`), or repair the file")
             check_plausible(float(qa[f"flux_max_abs:{realm}:{name}"]), realm, fs.units, str(fs.path))
 
 

@@ -85,6 +85,73 @@ def _require_provenance(df: pd.DataFrame, path: Path, what: str, key: list[str])
         "configs/coefficients/default.csv")
 
 
+#: Where a coefficient's low/high range comes from (column ``range_basis``), each phrase optionally followed
+#: by ``": detail"``. The range is that of the quantity used: the mean rate over a region, not the spread of
+#: individual sites. ``expert judgement (unconfirmed [M])`` is at least +-50 % around the unconfirmed value.
+RANGE_BASES = ("standard error", "spread of published regional means", "IPCC default range", "source range",
+               "expert judgement (unconfirmed [M])", "none (assumption)")
+#: What tables/coefficients.csv shows for the rows of a user table that does not state a range's basis.
+NOT_STATED = "not stated"
+#: The folder of the coefficient tables shipped with the project: each of their rows must state its basis.
+SHIPPED_COEFFICIENTS = Path(__file__).resolve().parents[1] / "configs" / "coefficients"
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` is one of the coefficient tables shipped in ``configs/coefficients/``."""
+    try:
+        return Path(path).resolve().parent == SHIPPED_COEFFICIENTS
+    except OSError:
+        return False
+
+
+def range_basis(df: pd.DataFrame, path: Path, key: list[str]) -> pd.Series:
+    """The ``range_basis`` of every row, each a phrase of :data:`RANGE_BASES` (as spelled there) with
+    its optional ``": detail"``; ``"not stated"`` for rows of a user table without one.
+
+    Raises
+    ------
+    InputError
+        For a shipped table without the column or with an empty cell, and for any table with a cell
+        whose phrase is unknown: naming the file, the line, the column and the accepted phrases.
+    """
+    shipped = is_shipped(path)
+    accepted = "; ".join(f"'{p}'" for p in RANGE_BASES)
+    if "range_basis" not in df:
+        if shipped:
+            raise InputError(f"{path}: the shipped coefficient table lacks column 'range_basis'. Fix: add it, one of "
+                             f"{accepted} on each row, optionally followed by ': detail'")
+        return pd.Series(NOT_STATED, index=df.index)
+    lines = _row_lines(path, len(df))
+    out, bad = [], []
+    for pos, value in enumerate(df["range_basis"]):
+        text = "" if pd.isna(value) else str(value).strip()
+        head, _, detail = text.partition(":")
+        phrase = next((p for p in RANGE_BASES if head.strip().lower() == p.lower()), None)
+        if not text and not shipped:
+            out.append(NOT_STATED)
+            continue
+        if phrase is None:
+            where = f"line {lines[pos]}" if lines else f"data row {pos + 1}"
+            ident = ", ".join(str(df[k].iloc[pos]) for k in key if k in df)
+            bad.append(f"{where} ({ident}): " + (f"unknown basis '{text}'" if text else "empty"))
+            out.append(None)
+            continue
+        out.append(phrase + (f": {detail.strip()}" if detail.strip() else ""))
+    if bad:
+        shown = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise InputError(f"{path}: column 'range_basis': {shown}. Fix: write one of {accepted}, optionally followed "
+                         "by ': detail' (e.g. 'source range: 6.9 +/- 4.0 mmol m-2 d-1')")
+    return pd.Series(out, index=df.index)
+
+
+def draw_groups(df: pd.DataFrame) -> pd.Series:
+    """The optional ``draw_group`` of every row (text, or None: the row is drawn on its own). Rows of one
+    table sharing a group are one uncertain number in the Monte Carlo (the same quantile in every draw)."""
+    if "draw_group" not in df:
+        return pd.Series([None] * len(df), index=df.index, dtype=object)
+    return df["draw_group"].map(lambda v: None if pd.isna(v) or not str(v).strip() else str(v).strip())
+
+
 @dataclass(frozen=True)
 class Scheme:
     """A land-cover scheme: code -> ecosystem -> realm, with ecosystems numbered 0..n-1."""
@@ -150,11 +217,13 @@ def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.nda
     method; and the rows used (converted to g C m-2, with their sources).
 
     Ecosystems outside the terrestrial realm hold no terrestrial stock (density 0). Every
-    terrestrial ecosystem of the scheme needs a row for each pool.
+    terrestrial ecosystem of the scheme needs a row for each pool. Columns ``range_basis`` (required in the
+    shipped tables, see :func:`range_basis`) and ``draw_group`` (optional, see :func:`draw_groups`) are kept.
     """
     df = _read_csv(path, ["ecosystem", "pool", "central", "low", "high", "units", "evidence", "source"],
                    "carbon density")
     _require_provenance(df, path, "carbon density", ["ecosystem", "pool"])
+    df = df.assign(range_basis=range_basis(df, path, ["ecosystem", "pool"]), draw_group=draw_groups(df))
     from .config import POOLS
 
     bad = sorted(set(df["pool"]) - set(POOLS))
@@ -185,17 +254,64 @@ def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.nda
     return dens, out[out["ecosystem"].isin(scheme.ecosystems)]
 
 
-def read_non_co2(path: Path) -> pd.DataFrame:
+#: IPCC 2019 Refinement Vol.4 Ch.5 Table 5.12 (updated; disaggregated case, irrigated rice): the water-regime
+#: scaling factor SFw of the daily CH4 emission factor of continuously flooded fields, as (central, low, high), the
+#: table's error range [V] (read in a transcription of the table, p. 5.54). Single drainage: one drainage period
+#: in the season besides the end-of-season drainage (e.g. mid-season drainage); multiple drainage: more than one,
+#: alternate wetting and drying included. Paddy rates are multiplied by the central value (range not propagated).
+WATER_REGIME_SF: dict[str, tuple[float, float, float]] = {
+    "continuously_flooded": (1.00, 0.73, 1.27),
+    "single_drainage": (0.71, 0.53, 0.94),
+    "multiple_drainage": (0.55, 0.41, 0.72),
+}
+
+
+def _paddy_scaling(df: pd.DataFrame, path: Path, water_regime: str | None) -> np.ndarray:
+    """Set the columns ``water_regime``, ``sf_water``, ``sf_preseason`` and ``sf_organic`` of a non-CO2 table
+    (in place) and return their product per row (1 for rows without any)."""
+    raw = df["water_regime"] if "water_regime" in df else pd.Series(np.nan, index=df.index)
+    regime = raw.map(lambda v: "" if pd.isna(v) else " ".join(str(v).split()))
+    bad = sorted(set(regime) - set(WATER_REGIME_SF) - {""})
+    if bad:
+        raise InputError(f"{path}: column 'water_regime' holds unknown regime(s) {bad}."
+                         f"{did_you_mean(bad[0], WATER_REGIME_SF)} Fix: write one of {', '.join(WATER_REGIME_SF)} "
+                         "(IPCC 2019 Refinement Vol.4 Ch.5 Table 5.12), or leave it empty for rows without one")
+    if water_regime is not None:
+        if not (regime != "").any():
+            from .errors import ConfigError
+
+            raise ConfigError(f"non_co2.water_regime is '{water_regime}', but {path} has no row with a water regime "
+                              "(column 'water_regime', filled for the rice-paddy rows). Fix: fill the column for "
+                              "the paddy rows (e.g. continuously_flooded), or remove non_co2.water_regime")
+        regime = regime.where(regime == "", water_regime)
+    df["water_regime"] = regime
+    df["sf_water"] = [WATER_REGIME_SF[r][0] if r else 1.0 for r in regime]
+    for col in ("sf_preseason", "sf_organic"):
+        df[col] = _numeric(df[col], path, col).fillna(1.0) if col in df else 1.0
+        if (df[col] <= 0).any():
+            raise InputError(f"{path}: column '{col}' must be positive (a scaling factor; empty or 1 for none)")
+    return (df["sf_water"] * df["sf_preseason"] * df["sf_organic"]).to_numpy(dtype=float)
+
+
+def read_non_co2(path: Path, water_regime: str | None = None) -> pd.DataFrame:
     """Read the non-CO2 emission-factor table; rates converted to g of gas m-2 yr-1.
 
     Columns: ecosystem, gas (CH4, N2O), central, low, high, units (e.g. ``g CH4 m-2 yr-1``, or
     ``kg CH4 ha-1 d-1`` with ``season_days``), optional ``share`` (the fraction of the ecosystem's
-    area the factor applies to, e.g. the paddy share of cropland; default 1), evidence, source.
+    area the factor applies to, e.g. the paddy share of cropland; default 1), evidence, source; optional
+    ``range_basis`` (what the low-high range stands for, kept as read). Rice paddies follow IPCC 2019
+    Refinement Vol.4 Ch.5 Eq. 5.2, EF = EFc x SFw x SFp x SFo: optional columns ``water_regime`` (a key
+    of :data:`WATER_REGIME_SF`, which gives SFw; empty for rows without one, e.g. wetlands),
+    ``sf_preseason`` (SFp) and ``sf_organic`` (SFo), dimensionless, empty or 1 for none.
+
+    ``water_regime`` (the config's ``non_co2.water_regime``) replaces the regime of every row that has
+    one. The returned rates include the scaling factors (columns ``sf_water``, ``sf_preseason``,
+    ``sf_organic`` and ``water_regime`` say which), and the source of each scaled row says so.
     """
     df = _read_csv(path, ["ecosystem", "central", "low", "high", "units", "evidence", "source"],
                    "non-CO2 emission factor")
     _require_provenance(df, path, "non-CO2 emission factor", ["ecosystem", "gas"])
-    out = df.copy()
+    out = df.assign(range_basis=range_basis(df, path, ["ecosystem", "gas"]), draw_group=draw_groups(df))
     season = out["season_days"] if "season_days" in out else pd.Series(np.nan, index=out.index)
     gases, factors = [], []
     for units, days in zip(out["units"], season):
@@ -206,22 +322,29 @@ def read_non_co2(path: Path) -> pd.DataFrame:
         gases.append(gas)
         factors.append(f)
     out["gas"] = gases
+    scaling = _paddy_scaling(out, path, water_regime)
     for col in ("central", "low", "high"):
-        out[col] = _numeric(out[col], path, col) * np.array(factors)
+        out[col] = _numeric(out[col], path, col) * np.array(factors) * scaling
     out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
     if ((out["share"] < 0) | (out["share"] > 1)).any():
         raise InputError(f"{path}: column 'share' must lie between 0 and 1")
+    scaled = scaling != 1.0
+    out.loc[scaled, "source"] = [
+        f"{src} [rate applied x SFw {w:g} ({r or 'no water regime'}) x SFp {p:g} x SFo {o:g}]"
+        for src, w, r, p, o in out.loc[scaled, ["source", "sf_water", "water_regime", "sf_preseason",
+                                                 "sf_organic"]].itertuples(index=False)]
     out["units"] = [f"g {g} m-2 yr-1" for g in gases]
     return out
 
 
 def read_inorganic(path: Path) -> pd.DataFrame:
     """Read the inorganic-carbon sink table (realm, ecosystem, central, low, high, units, optional
-    share, evidence, source); rates converted to g C m-2 yr-1, sink positive."""
+    share with its optional range share_low/share_high, evidence, source, range_basis, optional
+    draw_group); rates converted to g C m-2 yr-1, sink positive."""
     df = _read_csv(path, ["realm", "ecosystem", "central", "low", "high", "units", "evidence", "source"],
                    "inorganic carbon")
     _require_provenance(df, path, "inorganic carbon", ["realm", "ecosystem"])
-    out = df.copy()
+    out = df.assign(range_basis=range_basis(df, path, ["realm", "ecosystem"]), draw_group=draw_groups(df))
     try:
         factor = out["units"].map(density_factor)
     except UnitError as exc:
@@ -229,16 +352,27 @@ def read_inorganic(path: Path) -> pd.DataFrame:
     for col in ("central", "low", "high"):
         out[col] = _numeric(out[col], path, col) * factor
     out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
+    for col in ("share_low", "share_high"):  # the share's own range (default: none)
+        out[col] = _numeric(out[col], path, col).fillna(out["share"]) if col in out else out["share"]
+    for col in ("share", "share_low", "share_high"):
+        if ((out[col] < 0) | (out[col] > 1)).any():
+            raise InputError(f"{path}: column '{col}' must lie between 0 and 1 (a fraction of the ecosystem's area)")
+    wrong = (out["share_low"] > out["share"]) | (out["share_high"] < out["share"])
+    if wrong.any():
+        raise InputError(f"{path}: columns 'share_low' <= 'share' <= 'share_high' do not hold for ecosystem(s) "
+                         f"{out.loc[wrong, 'ecosystem'].tolist()}. Fix: the share's range must contain the share")
     out["units"] = "g C m-2 yr-1"
     return out
 
 
 def read_coefficients(path: Path) -> pd.DataFrame:
     """Read the coefficient table; returns one row per (realm, ecosystem, flux) with the rates
-    converted to g C m-2 yr-1 (columns ``central``, ``low``, ``high``) and their sources."""
+    converted to g C m-2 yr-1 (columns ``central``, ``low``, ``high``), their sources, the basis of
+    each range (``range_basis``: :func:`range_basis`) and the optional ``draw_group`` (:func:`draw_groups`)."""
     df = _read_csv(path, ["realm", "ecosystem", "flux", "central", "low", "high", "units", "evidence", "source"],
                    "coefficient")
     _require_provenance(df, path, "coefficient", ["realm", "ecosystem", "flux"])
+    df = df.assign(range_basis=range_basis(df, path, ["realm", "ecosystem", "flux"]), draw_group=draw_groups(df))
     bad_flux = sorted(set(df["flux"]) - {"removal", "emission"})
     if bad_flux:
         raise InputError(f"{path}: column 'flux' must be 'removal' or 'emission', found {bad_flux}")

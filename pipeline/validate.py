@@ -209,6 +209,11 @@ def _check_inputs(cfg, check: _Checker) -> None:
             hab = check("habitat scheme", read_scheme, h.scheme)
             if scheme is not None and hab is not None:
                 scheme = check("habitat scheme", scheme.with_ecosystems, hab)
+        if lc.zones is not None and scheme is not None:  # the layer, its field and the zone ecosystems
+            from .zones import read_zones
+
+            zoned = check("zones", read_zones, lc.zones, scheme)
+            scheme = zoned[1] if zoned is not None else None
     for scen in (cfg.land_use_scenarios or []) if lc is not None else []:  # read like the land cover
         raster(f"scenario:{scen.name}", f"land-use scenario raster '{scen.name}'",
                lambda scen=scen: _categorical("scenario land-cover", scen.path, lc.resampling, lc.band, scen.nodata,

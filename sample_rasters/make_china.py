@@ -9,6 +9,8 @@ land cover and the air-sea CO2 flux); every step, and the constants below, are d
 Usage::
 
     python sample_rasters/make_china.py --shared ../shared/data --out sample_rasters/china
+
+then ``make_seas.py`` (it adds the layer ``seas`` to ``regions.gpkg``, which this script rewrites).
 """
 
 from __future__ import annotations

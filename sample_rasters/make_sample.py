@@ -7,6 +7,8 @@ give the same files. Every step is described in ``sample_rasters/PROVENANCE.md``
 Usage::
 
     python sample_rasters/make_sample.py --shared ../shared/data --out sample_rasters
+
+then ``make_seas.py`` (it adds the layer ``seas`` to ``regions.gpkg``, which this script rewrites).
 """
 
 from __future__ import annotations

@@ -61,12 +61,14 @@ def test_conservation__sum_of_regions_equals_sum_of_pixels(sample_run):
     """Regions + unallocated = the whole map, per realm, to 1e-9 (from the stage functions)."""
     from conftest import SAMPLE_CONFIG
     from pipeline import align, classify, compute_sinks, grid_from_spec, load, load_config
+    from pipeline.zones import split_by_zones
 
     cfg = load_config(SAMPLE_CONFIG)
     inputs = load(cfg)
     grid = grid_from_spec(cfg.grid, inputs.regions)
     layers = align(inputs.rasters, grid)
     eco, _ = classify(layers["landcover"], inputs.scheme, layers["landcover"].attrs["nodata"])
+    eco = split_by_zones(eco, inputs.zones, grid)  # the sample's seas (landcover.zones)
     fluxes = {"sland": layers["flux:sland"]}
     sinks = compute_sinks(eco, inputs.scheme, inputs.coefficients, cfg.sinks, fluxes)
     area = grid.pixel_area()

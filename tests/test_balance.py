@@ -10,7 +10,7 @@ import yaml
 
 from conftest import ROOT, TINY_CODES, tiny_case, write_tif
 from pipeline import run
-from pipeline.balance import balance
+from pipeline.balance import Scope, balance
 from pipeline.cli import main
 from pipeline.config import DEFAULT_SCENARIO, ScenarioSpec
 from pipeline.units import CO2_PER_C
@@ -270,8 +270,9 @@ def test_balance_without_any_inventory_has_no_emissions_or_net():
 
 
 def test_balance_states_the_sink_against_the_2060_scheme():
-    """Sink 600 Mt = 0.600 Gt; 600 / 2500 = 24.0 %, 600 / 2000 = 30.0 % (default scenario: the seed paper)."""
-    t = balance(budget_table(), 0.0, None, 2021).set_index("item")
+    """Sink 600 Mt = 0.600 Gt; 600 / 2500 = 24.0 %, 600 / 2000 = 30.0 % (default scenario: the seed paper), for a
+    run declared national (a subset's wording: tests/test_scope.py)."""
+    t = balance(budget_table(), 0.0, None, 2021, scope=Scope("national", "regions", 2)).set_index("item")
     assert t.loc["assessed_sink_GtCO2", "value"] == pytest.approx(0.6)
     assert t.loc["assessed_sink_GtCO2", "units"] == "Gt CO2 yr-1"
     assert t.loc["assessed_sink_GtCO2", "note"] == ("the assessed ecosystem sink is 0.600 Gt CO2/yr, 24.0-30.0 % of "
@@ -289,6 +290,8 @@ def test_default_scenario_is_the_seed_paper_file():
     assert (v["scenario_ccus_2060_low"], v["scenario_ccus_2060_high"]) == (500.0, 1000.0)
     assert v["scenario_residual_emissions_2060"] == 3000.0
     assert (v["scenario_peak_emissions_low"], v["scenario_peak_emissions_high"]) == (10000.0, 11000.0)
+    assert (v["scenario_direct_reduction_2060_low"], v["scenario_direct_reduction_2060_high"]) == (7000.0, 8000.0)
+    assert v["scenario_national_emissions_2019"] == pytest.approx(10170.0)
 
 
 def test_run_without_scenario_uses_the_seed_papers_figures(tmp_path):

@@ -170,3 +170,13 @@ def test_redistribute_needs_the_flux_method(tmp_path):
 
     with pytest.raises(ValueError, match="'redistribute' applies to the flux method"):
         RealmSpec(method="coefficient", redistribute=True)
+
+
+def test_report_shows_each_product_integral_and_the_unallocated_split(default_run):
+    """report.html: the product's integral over the regions, 320 + 340 = 660 Mg C yr-1 = 660 x 44/12 x 1e-6
+    = 0.00242 Mt CO2 yr-1, applied 340 + 220 = 560 -> 0.00205; not applied 100/660 = 15.2 %."""
+    html = (default_run.run_dir / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="products">'):]
+    section = section[:section.index("</section>")]
+    assert "0.00242" in section and "0.00205" in section and "15.2" in section
+    assert "land outside the regions" in section and "sea beyond the offshore zones" in section

@@ -179,6 +179,7 @@ def test_interrupt_swallowed_by_other_code_never_publishes_the_run(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "f").write_text("previous")
+    (target / "manifest.json").write_text('{"carbon_sink_version": "test"}')  # a previous run's folder
     with pytest.raises(KeyboardInterrupt):
         with staged_run_dir(target, overwrite=True) as tmp:
             (tmp / "f").write_text("interrupted run")
