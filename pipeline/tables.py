@@ -236,6 +236,7 @@ def read_densities(path: Path, scheme: Scheme, pools: list[str]) -> tuple[np.nda
     out = df.copy()
     for col in ("central", "low", "high"):
         out[col] = _numeric(out[col], path, col) * factor
+    _check_ranges(out, path)
     out["units"] = "g C m-2"
     out = out[out["pool"].isin(pools)]
     dens = np.zeros(len(scheme.ecosystems))
@@ -325,6 +326,7 @@ def read_non_co2(path: Path, water_regime: str | None = None) -> pd.DataFrame:
     scaling = _paddy_scaling(out, path, water_regime)
     for col in ("central", "low", "high"):
         out[col] = _numeric(out[col], path, col) * np.array(factors) * scaling
+    _check_ranges(out, path)
     out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
     if ((out["share"] < 0) | (out["share"] > 1)).any():
         raise InputError(f"{path}: column 'share' must lie between 0 and 1")
@@ -351,6 +353,7 @@ def read_inorganic(path: Path) -> pd.DataFrame:
         raise UnitError(f"{path}: column 'units': {exc}") from None
     for col in ("central", "low", "high"):
         out[col] = _numeric(out[col], path, col) * factor
+    _check_ranges(out, path)
     out["share"] = _numeric(out["share"], path, "share").fillna(1.0) if "share" in out else 1.0
     for col in ("share_low", "share_high"):  # the share's own range (default: none)
         out[col] = _numeric(out[col], path, col).fillna(out["share"]) if col in out else out["share"]
@@ -385,6 +388,7 @@ def read_coefficients(path: Path) -> pd.DataFrame:
     out = df.copy()
     for col in ("central", "low", "high"):
         out[col] = _numeric(out[col], path, col) * factor
+    _check_ranges(out, path)
     out["units"] = "g C m-2 yr-1"
     dup = out.duplicated(["realm", "ecosystem", "flux"])
     if dup.any():
@@ -468,6 +472,25 @@ def read_region_table_years(path: Path, region_field: str, value_field: str, yea
     values = _numeric(sel[value_field], path, value_field)
     wide = sel.assign(**{value_field: values}).pivot(index=year_field, columns=region_field, values=value_field)
     return wide.reindex(years)
+
+
+def _check_ranges(df: pd.DataFrame, path: Path) -> None:
+    """Every row's central, low and high are numbers with low <= central <= high, or an error naming the file,
+    its line and the column (an empty or NaN cell would zero a sink; a reversed range would collapse the
+    uncertainty). ``df`` holds the table's data rows in file order."""
+    lines = _row_lines(path, len(df)) or [None] * len(df)
+    for k, (_, row) in enumerate(df.iterrows()):
+        at = f"{path}, line {lines[k]}" if lines[k] else f"{path}, data row {k + 1}"
+        for col in ("central", "low", "high"):
+            if pd.isna(row[col]) or not np.isfinite(row[col]):
+                raise InputError(f"{at}: column '{col}' is empty or not a finite number. Fix: give the value (for "
+                                 "a coefficient without a range, repeat the central value as low and high)")
+        if row["low"] > row["high"]:
+            raise InputError(f"{at}: column 'low' ({row['low']:g}) is greater than 'high' ({row['high']:g}). "
+                             "Fix: swap them (low is the smaller end of the range)")
+        if not row["low"] <= row["central"] <= row["high"]:
+            raise InputError(f"{at}: column 'central' ({row['central']:g}) lies outside [low, high] = "
+                             f"[{row['low']:g}, {row['high']:g}]. Fix: correct the value or widen the range")
 
 
 def _numeric(col: pd.Series, path: Path, name: str) -> pd.Series:

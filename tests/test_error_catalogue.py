@@ -380,3 +380,27 @@ def test_infinite_flux_pixels_are_an_error_naming_file_count_and_place(tmp_path,
     err = capsys.readouterr().err
     assert "nep.tif" in err and "2 pixel(s)" in err and "infinite" in err and "row 1, column 0" in err
     assert "Fix:" in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("row, pattern", [
+    ("inland_water,open_water,removal,,5,15", r"line 3: column 'central' is empty"),
+    ("inland_water,open_water,removal,nan,5,15", r"line 3: column 'central' is empty or not a finite number"),
+    ("inland_water,open_water,removal,10,15,5", r"line 3: column 'low' \(15\) is greater than 'high' \(5\)"),
+    ("inland_water,open_water,removal,20,5,15", r"line 3: column 'central' \(20\) lies outside \[low, high\]"),
+])
+def test_bad_coefficient_values_name_file_line_and_column(tmp_path, capsys, row, pattern):
+    """An empty or NaN coefficient (which zeroed a realm, exit 0), low > high or a central outside its range
+    (which collapsed the uncertainty): exit 3 naming the file, line and column; validate finds them too."""
+    import re
+
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    table = (case / "coefficients.csv").read_text().splitlines()
+    table[2] = row + ",g C m-2 yr-1,test,test burial"  # line 3 of the file: the open-water removal row
+    (case / "coefficients.csv").write_text("\n".join(table) + "\n")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "coefficients.csv" in err and re.search(pattern, err) and "Fix:" in err
+    assert main(["validate", str(cfg)]) == 3
+    shown = capsys.readouterr()
+    assert re.search(pattern, shown.out + shown.err)
