@@ -21,9 +21,10 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata, run_scheme: Scheme | N
     ecosystem : DataArray of int16, dims (y, x)
         Index into ``scheme.ecosystems``; ``NODATA`` (-1) for nodata, ``UNKNOWN`` (-2) for codes
         the scheme lacks.
-    code_counts : dask array of int64, (blocks y, blocks x, codes)
-        Pixel count per code value (length 2**bits of the code dtype) per block, so unknown codes
-        are listed after the single pass without another read.
+    code_counts : dask array of int64, (blocks y, blocks x, codes + 2)
+        Pixel count per code value (length 2**bits of the code dtype, or the scheme's largest code + 1)
+        per block, then the count of negative codes and of codes past that length (nodata excluded), so
+        unknown codes are listed after the single pass without another read.
     """
     size = 1 << (8 * codes.dtype.itemsize) if codes.dtype.itemsize <= 2 else int(scheme.table["code"].max()) + 1
     target = run_scheme or scheme
@@ -40,14 +41,20 @@ def classify(codes: xr.DataArray, scheme: Scheme, nodata, run_scheme: Scheme | N
 
     def _count(block: np.ndarray) -> np.ndarray:
         b = block.astype(np.int64, copy=False).ravel()
-        b = b[(b >= 0) & (b < size)]
-        return np.bincount(b, minlength=size)[None, :]
+        if nodata_code is not None:
+            b = b[b != nodata_code]
+        inside = (b >= 0) & (b < size)
+        out = np.zeros(size + 2, dtype=np.int64)  # then the negative codes, then the codes past the table
+        out[:size] = np.bincount(b[inside], minlength=size)
+        out[size] = np.count_nonzero(b < 0)
+        out[size + 1] = np.count_nonzero(b >= size)
+        return out[None, :]
 
     data = codes.data
     eco = xr.DataArray(da.map_blocks(_classify, data, dtype=np.int16), dims=codes.dims, coords=codes.coords,
                        attrs={"long_name": "ecosystem index", "flag_values": list(range(len(target.ecosystems))),
                               "flag_meanings": " ".join(target.ecosystems)})
-    return eco, _code_counts(data, _count, size)
+    return eco, _code_counts(data, _count, size + 2)
 
 
 def _code_counts(data: da.Array, count, size: int) -> da.Array:

@@ -624,13 +624,22 @@ def _check_after_compute(counts: dict, categorical: dict, inputs, lc: xr.DataArr
 def _check_codes(counts: np.ndarray, scheme, path, scheme_path, nodata) -> None:
     """Codes present in a class raster but absent from its scheme are an error listing them."""
     known = set(scheme.table["code"].tolist())
+    negative, beyond, counts = int(counts[-2]), int(counts[-1]), counts[:-2]
     present = np.flatnonzero(counts)
     unknown = [int(c) for c in present if c not in known and not (nodata is not None and c == nodata)]
-    if unknown:
-        listed = ", ".join(f"{c} ({int(counts[c])} px)" for c in unknown)
-        raise UnknownClassError(
-            f"{path}: land-cover code(s) {listed} are not in the scheme {scheme_path}. Fix: add a row "
-            "(code, name, ecosystem, realm) for each to the scheme CSV, or declare them as the raster's nodata")
+    listed = [f"{c} ({int(counts[c])} px)" for c in unknown]
+    if negative:
+        listed.append(f"negative codes ({negative} px)")
+    if beyond:
+        listed.append(f"codes above {len(counts) - 1} ({beyond} px)")
+    if listed:
+        fix = ("add a row (code, name, ecosystem, realm) for each to the scheme CSV, or declare them as the "
+               "raster's nodata")
+        if negative:
+            fix += (" (negative codes cannot be mapped: declare the value as nodata, e.g. `landcover.nodata: -1`, "
+                    "or recode them)")
+        raise UnknownClassError(f"{path}: land-cover code(s) {', '.join(listed)} are not in the scheme "
+                                f"{scheme_path}. Fix: {fix}")
 
 
 def _crs_label(crs) -> str:

@@ -404,3 +404,18 @@ def test_bad_coefficient_values_name_file_line_and_column(tmp_path, capsys, row,
     assert main(["validate", str(cfg)]) == 3
     shown = capsys.readouterr()
     assert re.search(pattern, shown.out + shown.err)
+
+
+def test_negative_land_cover_codes_are_listed_like_unknown_codes(tmp_path, capsys):
+    """Two pixels of code -5 in a signed land cover (they were skipped, exit 0): exit 3 naming them and the fix;
+    declared as nodata, the same raster runs and they count as nodata."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    codes = TINY_CODES.astype("int16")
+    codes[0, 0] = codes[2, 2] = -5
+    write_tif(case / "landcover.tif", codes, nodata=9)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "negative codes (2 px)" in err and "landcover.nodata" in err
+    write_tif(case / "landcover.tif", np.where(codes == 9, -5, codes).astype("int16"), nodata=-5)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out2"), "--quiet"]) == 0
