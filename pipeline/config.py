@@ -265,6 +265,8 @@ class RegionTableSpec(_Spec):
     year: int | None = Field(None, description="year to use (default: the latest in the table)")
     sector_field: str | None = Field(None, description="optional: a sector column; the sectors are summed per "
                                                        "region, and listed in tables/emissions_by_sector.csv")
+    allow_negative: bool = Field(False, description="emissions only: accept negative values (a region whose "
+                                                    "inventory reports a net removal); otherwise they are an error")
     source: str = ""
 
 

@@ -165,7 +165,7 @@ def load(cfg: RunConfig) -> Inputs:
     if cfg.emissions is not None:
         e = cfg.emissions
         inputs.emissions, inputs.emissions_year = read_region_table(
-            e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions", e.sector_field)
+            e.path, e.region_field, e.value_field, e.year_field, e.year, "emissions", e.sector_field, e.allow_negative)
         by_sector = inputs.emissions.attrs.get("by_sector")
         inputs.emissions = match_regions(inputs.emissions, regions, e.path, "emissions")
         if by_sector is not None:  # region keys as ids (the sums were matched above)

@@ -405,7 +405,8 @@ def _yearly_tables(cfg: RunConfig, regions) -> tuple[pd.DataFrame, pd.DataFrame 
         raise InputError("balance.years needs an emissions inventory table ('emissions'); a gridded raster "
                          "('emissions_grid') stands for one year. Fix: remove balance.years or give a table")
     e = cfg.emissions
-    emissions = read_region_table_years(e.path, e.region_field, e.value_field, e.year_field, years, "emissions")
+    emissions = read_region_table_years(e.path, e.region_field, e.value_field, e.year_field, years, "emissions",
+                                        e.allow_negative)
     emissions = match_regions(emissions.T, regions, e.path, "emissions").T
     population = None
     if cfg.population is not None:

@@ -426,11 +426,32 @@ def coefficient_rates(coeffs: pd.DataFrame, scheme: Scheme, realm: str,
     return removal, emission
 
 
+def _check_values(sel: pd.DataFrame, values: pd.Series, path: Path, region_field: str, value_field: str,
+                  what: str, allow_negative: bool) -> None:
+    """Population must be positive; emissions must not be negative unless declared (``allow_negative``,
+    e.g. a region whose inventory is a net removal): an error naming the file, the column and the rows."""
+    if what == "population":
+        bad, rule = values <= 0, "must be positive (a per-capita figure divides by it)"
+    elif what == "emissions" and not allow_negative:
+        bad, rule = values < 0, "must not be negative"
+    else:
+        return
+    bad = bad.fillna(False).to_numpy()
+    if bad.any():
+        rows = [f"{r} ({v:g})" for r, v in zip(sel[region_field].to_numpy()[bad], values.to_numpy()[bad])][:5]
+        fix = ("remove or correct those rows" if what == "population" else
+               "correct those rows, or set 'emissions.allow_negative: true' if the inventory reports a net removal")
+        raise InputError(f"{path}: column '{value_field}' of the {what} table {rule}; found {', '.join(rows)}. "
+                         f"Fix: {fix}")
+
+
 def read_region_table(path: Path, region_field: str, value_field: str, year_field: str,
-                      year: int | None, what: str, sector_field: str | None = None) -> tuple[pd.Series, int]:
+                      year: int | None, what: str, sector_field: str | None = None,
+                      allow_negative: bool = False) -> tuple[pd.Series, int]:
     """Read a per-region table; return the values of one year indexed by region id, and the year.
     With ``sector_field``, rows are per (region, sector) and summed per region (the detail is in
-    ``series.attrs["by_sector"]``)."""
+    ``series.attrs["by_sector"]``). Negative emissions (unless ``allow_negative``) and a population that
+    is not positive are errors."""
     df = _read_csv(path, [region_field, value_field, year_field] + ([sector_field] if sector_field else []), what,
                    dtype={region_field: str})
     if sector_field:
@@ -447,7 +468,9 @@ def read_region_table(path: Path, region_field: str, value_field: str, year_fiel
     if dup:
         raise InputError(f"{path}: region(s) {dup} appear more than once for {use} in the {what} table. Fix: one "
                          "row per region and year, or name the sector column ('sector_field') to sum sectors")
-    out = sel.set_index(sel[region_field].astype(str))[value_field].astype(float)
+    values = _numeric(sel[value_field], path, value_field).astype(float)
+    _check_values(sel, values, path, region_field, value_field, what, allow_negative)
+    out = values.set_axis(sel[region_field].astype(str).to_numpy()).rename(value_field)
     if sector_field:
         out.attrs["by_sector"] = detail[detail[year_field] == use].rename(
             columns={region_field: "region_key", sector_field: "sector", value_field: "value"})
@@ -455,7 +478,7 @@ def read_region_table(path: Path, region_field: str, value_field: str, year_fiel
 
 
 def read_region_table_years(path: Path, region_field: str, value_field: str, year_field: str,
-                            years: list[int], what: str) -> pd.DataFrame:
+                            years: list[int], what: str, allow_negative: bool = False) -> pd.DataFrame:
     """A per-region table for several years: a (year x region id) frame; a year the table lacks is
     an error naming the years it has, a region missing in a year is NaN (missing, never zero)."""
     df = _read_csv(path, [region_field, value_field, year_field], what, dtype={region_field: str})
@@ -470,6 +493,7 @@ def read_region_table_years(path: Path, region_field: str, value_field: str, yea
         raise InputError(f"{path}: region(s) {sorted(set(dup[region_field]))} appear more than once in a year of the "
                          f"{what} table. Fix: one row per region and year")
     values = _numeric(sel[value_field], path, value_field)
+    _check_values(sel, values, path, region_field, value_field, what, allow_negative)
     wide = sel.assign(**{value_field: values}).pivot(index=year_field, columns=region_field, values=value_field)
     return wide.reindex(years)
 

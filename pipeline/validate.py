@@ -277,7 +277,7 @@ def _check_inputs(cfg, check: _Checker) -> None:
         if spec is None:
             continue
         table = check(f"{key} table", read_region_table, spec.path, spec.region_field, spec.value_field,
-                      spec.year_field, spec.year, key)
+                      spec.year_field, spec.year, key, spec.sector_field, spec.allow_negative)
         if table is not None and regions is not None:
             check(f"{key} table", match_regions, table[0], regions, spec.path, key)
     if cfg.balance is not None and cfg.balance.scenario is not None:

@@ -419,3 +419,27 @@ def test_negative_land_cover_codes_are_listed_like_unknown_codes(tmp_path, capsy
     assert "negative codes (2 px)" in err and "landcover.nodata" in err
     write_tif(case / "landcover.tif", np.where(codes == 9, -5, codes).astype("int16"), nodata=-5)
     assert main(["run", str(cfg), "--out", str(tmp_path / "out2"), "--quiet"]) == 0
+
+
+def test_negative_emissions_and_zero_population_are_errors_unless_declared(tmp_path, capsys):
+    """Negative emissions (exit 0 before) are an error naming the rows, unless emissions.allow_negative;
+    a zero population (per capita was inf) is an error; a thousands separator is refused with the fix."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    (case / "emissions.csv").write_text("year,code,co2\n2020,1,5.0\n2020,2,1.0\n2021,1,-5.0\n2021,2,2.0\n")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "a"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "must not be negative" in err and "1 (-5)" in err and "allow_negative" in err
+    assert main(["validate", str(cfg)]) == 3
+    capsys.readouterr()
+    _edit_config(case, lambda d: d["emissions"].update(allow_negative=True))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    (case / "population.csv").write_text("year,code,people\n2021,1,0\n2021,2,1000\n")
+    _edit_config(case, lambda d: d.update(population={"path": "population.csv", "region_field": "code",
+                                                       "value_field": "people"}))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "c"), "--quiet"]) == 3
+    assert "must be positive" in capsys.readouterr().err
+    (case / "population.csv").write_text('year,code,people\n2021,1,"1,200"\n2021,2,1000\n')
+    assert main(["run", str(cfg), "--out", str(tmp_path / "d"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "not numbers" in err and "1,200" in err and "Fix:" in err and "Traceback" not in err
