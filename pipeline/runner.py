@@ -41,6 +41,7 @@ from .io.csv import write_table
 from .labels import UNALLOCATED, majority_labels, polygonal, region_labels, resolve_overlaps_cached
 from .load import load, match_regions
 from .reconciliation import load_published, reconciliation_table
+from .resources import check_resources
 from .report import write_report
 from .report_html import write_html_report
 from .sinks import compute_sinks
@@ -107,6 +108,7 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
     if nearest:  # sea within offshore_km goes to the nearest region (zones built as polygons)
         inputs.regions = _with_nearest_zones(inputs.regions, cfg)
     grid = grid_from_spec(cfg.grid, inputs.regions, inputs.rasters)
+    cost = check_resources(grid, inputs.regions, target.resolve().parent)  # refuse or warn before any work
     chunks_reason = chunk_choice(cfg.grid, grid, inputs.rasters)[1]
     layers = align(inputs.rasters, grid, cfg.label_cache_dir())
     lc = layers["landcover"]
@@ -338,7 +340,8 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
             "config_sha256": config_hash,
             "inputs": {k: {"path": str(p), "sha256": input_digests[k]} for k, p in cfg.input_paths().items()},
             "grid": {"crs": _crs_label(grid.crs), "transform": list(grid.transform)[:6], "shape": list(grid.shape),
-                     "chunks": grid.chunks, "chunks_reason": chunks_reason},
+                     "chunks": grid.chunks, "chunks_reason": chunks_reason,
+                     "estimate": {k: cost[k] for k in ("pixels", "blocks", "map_bytes")}},
             "run_id": run_id,
             "scope": scope.as_dict(),
             "outputs": {"maps": [f"maps/{m}.tif" for m in MAPS] + ["maps/regions.tif"],

@@ -296,6 +296,9 @@ def _check_inputs(cfg, check: _Checker) -> None:
 
         grid = check("analysis grid", grid_from_spec, cfg.grid, regions)
     if grid is not None:
+        from .resources import check_resources
+
+        check("analysis grid size", check_resources, grid, regions)
         for key, src in rasters.items():
             check(f"extent of {key}", _check_overlap, src, grid)
         if regions is not None:
