@@ -6,6 +6,7 @@ Paths are relative to the config file. Every error names the file, the key, the 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,12 +20,17 @@ from .units import SIGN_CONVENTIONS, accepted_flux_units
 
 
 def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
+    """The path, with ``~`` and ``$VAR`` / ``${VAR}`` expanded, relative to the config file's folder."""
     base = Path((info.context or {}).get("base", "."))
-    path = value if value.is_absolute() else (base / value)
+    expanded = Path(os.path.expandvars(os.path.expanduser(str(value))))
+    path = expanded if expanded.is_absolute() else (base / expanded)
     path = Path(path).resolve()
     if not path.exists():
-        raise ValueError(f"file not found: {path} (written as '{value}', relative to {base}). "
-                         "Fix: correct the path; relative paths are read from the config file's folder")
+        unset = [v for v in re.findall(r"\$\{?(\w+)\}?", str(value)) if v not in os.environ]
+        hint = f" The environment variable(s) {', '.join(unset)} are not set." if unset else ""
+        raise ValueError(f"file not found: {path} (written as '{value}', relative to {base}).{hint} "
+                         "Fix: correct the path; relative paths are read from the config file's folder, "
+                         "~ and $VARIABLES are expanded")
     return path
 
 

@@ -443,3 +443,19 @@ def test_negative_emissions_and_zero_population_are_errors_unless_declared(tmp_p
     assert main(["run", str(cfg), "--out", str(tmp_path / "d"), "--quiet"]) == 3
     err = capsys.readouterr().err
     assert "not numbers" in err and "1,200" in err and "Fix:" in err and "Traceback" not in err
+
+
+def test_home_and_environment_variables_in_paths_are_expanded(tmp_path, capsys, monkeypatch):
+    """``$CS_DATA/landcover.tif`` and ``~/...`` are read as the shell would; an unset variable is named."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    monkeypatch.setenv("CS_DATA", str(case))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _edit_config(case, lambda d: (d["landcover"].update(path="$CS_DATA/landcover.tif"),
+                                  d["regions"].update(path="~/case/regions.gpkg")))
+    assert main(["validate", str(cfg)]) == 0
+    capsys.readouterr()
+    _edit_config(case, lambda d: d["landcover"].update(path="${CS_NOT_SET}/landcover.tif"))
+    assert main(["validate", str(cfg)]) == 2
+    shown = capsys.readouterr()
+    assert "CS_NOT_SET are not set" in shown.out + shown.err
