@@ -13,14 +13,13 @@ assessed regions' share of it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .units import MgC_to_MtCO2, ureg
+from .units import accepted_rate_units, rate_to_MtCO2  # noqa: F401 (re-exported)
 
 #: The shipped estimates (a source checkout; a pip-installed package has no configs/ folder).
 DEFAULT_PUBLISHED = Path(__file__).resolve().parents[1] / "configs" / "reference" / "published_terrestrial_sinks.csv"
@@ -29,36 +28,6 @@ REQUIRED = ["source", "period", "method_class", "central", "low", "high", "units
             "managed_land_only", "evidence"]
 #: Ids under which tables/uncertainty.csv gives the whole run's rows.
 NATION_IDS = ("nation", "national", "all", "total")
-#: Mass units of a published rate -> the pint unit of that mass (a tonne is a megagram).
-_MASS = {"Pg": "Pg", "Gt": "Pg", "Tg": "Tg", "Mt": "Tg", "Gg": "Gg", "kt": "Gg", "Mg": "Mg", "t": "Mg"}
-_RATE = re.compile(r"(Pg|Gt|Tg|Mt|Gg|kt|Mg|t) (C|CO2|CO2e) yr-1")
-
-
-def accepted_rate_units() -> list[str]:
-    """Units a published national rate may be given in (e.g. ``Pg C yr-1``, ``Gt CO2e yr-1``)."""
-    return [f"{m} {s} yr-1" for m in _MASS for s in ("C", "CO2", "CO2e")]
-
-
-def rate_to_MtCO2(value, units: str) -> float:
-    """A national mass rate in Mt CO2 yr-1 (``CO2e`` rates in Mt CO2e yr-1): carbon x 44/12.
-
-    >>> round(rate_to_MtCO2(0.2, "Pg C yr-1"), 3)
-    733.333
-
-    Raises
-    ------
-    ValueError
-        For units other than :func:`accepted_rate_units`.
-    """
-    m = _RATE.fullmatch(" ".join(str(units).split()))
-    if m is None:
-        raise ValueError(f"unknown units '{units}' (accepted: {', '.join(accepted_rate_units())})")
-    mass = ureg.Quantity(float(value), _MASS[m.group(1)])
-    if m.group(2) == "C":
-        return float(MgC_to_MtCO2(mass.to("Mg").magnitude))
-    return float(mass.to("Tg").magnitude)  # 1 Tg = 1 Mt
-
-
 def load_published(path: str | Path | None = None) -> pd.DataFrame | None:
     """The published-estimates table (``path``, default :data:`DEFAULT_PUBLISHED`); None when the
     default is not on this machine (an installed package without configs/).

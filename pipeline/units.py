@@ -7,6 +7,7 @@ registry; the chemistry (C <-> CO2, mol C -> g C) is written here once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -357,3 +358,34 @@ def g_gas_to_MtCO2e(grams, gas: str, gwp_set: str):
 def gC_to_MtCO2(grams):
     """Convert g C to Mt CO2."""
     return MgC_to_MtCO2(grams_to_Mg(grams))
+
+
+# --- national mass rates (published estimates) ---------------------------------------------------
+#: Mass units of a published rate -> the pint unit of that mass (a tonne is a megagram).
+_MASS = {"Pg": "Pg", "Gt": "Pg", "Tg": "Tg", "Mt": "Tg", "Gg": "Gg", "kt": "Gg", "Mg": "Mg", "t": "Mg"}
+_RATE = re.compile(r"(Pg|Gt|Tg|Mt|Gg|kt|Mg|t) (C|CO2|CO2e) yr-1")
+
+
+def accepted_rate_units() -> list[str]:
+    """Units a published national rate may be given in (e.g. ``Pg C yr-1``, ``Gt CO2e yr-1``)."""
+    return [f"{m} {s} yr-1" for m in _MASS for s in ("C", "CO2", "CO2e")]
+
+
+def rate_to_MtCO2(value, units: str) -> float:
+    """A national mass rate in Mt CO2 yr-1 (``CO2e`` rates in Mt CO2e yr-1): carbon x 44/12.
+
+    >>> round(rate_to_MtCO2(0.2, "Pg C yr-1"), 3)
+    733.333
+
+    Raises
+    ------
+    ValueError
+        For units other than :func:`accepted_rate_units`.
+    """
+    m = _RATE.fullmatch(" ".join(str(units).split()))
+    if m is None:
+        raise ValueError(f"unknown units '{units}' (accepted: {', '.join(accepted_rate_units())})")
+    mass = ureg.Quantity(float(value), _MASS[m.group(1)])
+    if m.group(2) == "C":
+        return float(MgC_to_MtCO2(mass.to("Mg").magnitude))
+    return float(mass.to("Tg").magnitude)  # 1 Tg = 1 Mt
