@@ -459,3 +459,21 @@ def test_home_and_environment_variables_in_paths_are_expanded(tmp_path, capsys, 
     assert main(["validate", str(cfg)]) == 2
     shown = capsys.readouterr()
     assert "CS_NOT_SET are not set" in shown.out + shown.err
+
+
+def test_unnamed_layer_of_a_multi_layer_geopackage_and_non_polygon_regions(tmp_path, capsys):
+    """A GeoPackage of several layers with no `layer:` used the first silently; points as regions gave a raw
+    traceback. Both: exit 3 naming the file, the layers or the geometry types, and the fix."""
+    case = tmp_path / "case"
+    cfg = tiny_case(case)
+    pts = gpd.GeoDataFrame({"code": [1, 2], "name": ["A", "B"]},
+                           geometry=[shapely.Point(500, 500), shapely.Point(2500, 2500)], crs=CHINA_ALBERS)
+    pts.to_file(case / "regions.gpkg", layer="towns", driver="GPKG")
+    _edit_config(case, lambda d: d["regions"].pop("layer"))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "a"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "holds 2 layers (regions, towns)" in err and "layer: NAME" in err
+    _edit_config(case, lambda d: d["regions"].update(layer="towns"))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "b"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "must hold polygons" in err and "Point (2)" in err and "Traceback" not in err

@@ -20,10 +20,19 @@ def _read(path: Path, layer: str | None, fields: list[str], what: str) -> gpd.Ge
         raise InputError(f"{path}: cannot be opened as a vector file ({exc})") from None
     if layer is not None and layer not in layers:
         raise InputError(f"{path}: no layer '{layer}'.{did_you_mean(layer, layers)} Layers: {layers}")
+    if layer is None and len(layers) > 1:
+        raise InputError(f"{path}: the file holds {len(layers)} layers ({', '.join(layers)}) and the config names none "
+                         f"for the {what}. Fix: add `layer: NAME` next to this path in the config")
     gdf = gpd.read_file(path, layer=layer)
     if gdf.empty:
         raise InputError(f"{path}: the {what} layer{f' {layer!r}' if layer else ''} has no features. "
                          f"Fix: give a layer with polygons (layers in the file: {layers})")
+    kinds = gdf.geometry.geom_type.fillna("no geometry")
+    other = kinds[~kinds.isin(["Polygon", "MultiPolygon"])]
+    if len(other):
+        found = ", ".join(f"{k} ({n})" for k, n in other.value_counts().items())
+        raise InputError(f"{path}: the {what} layer{f' {layer!r}' if layer else ''} must hold polygons; it has "
+                         f"{found}. Fix: give the region polygons (e.g. administrative areas), not points or lines")
     if gdf.crs is None:
         raise InputError(f"{path}: the {what} layer has no CRS. Fix: assign one (e.g. EPSG:4326) in GIS "
                          "or with `ogr2ogr -a_srs EPSG:4326`")
