@@ -193,7 +193,7 @@ def _run(cfg: RunConfig, target: Path, overwrite: bool, scheduler: str | None, p
                     alt = compute_sinks(eco, inputs.scheme, inputs.coefficients, _only_flux(cfg.sinks, realm, name),
                                         fluxes)[realm]
                     sums[f"ens:{realm}:{name}"] = by_region(eco, [alt.removal, alt.emission], n_eco)
-    applied = _applied_products(cfg, sinks)
+    applied = _applied_products(sinks)
     for name in applied:  # each flux product's own integral per region and class, in the same pass
         cls, dens = product_classes(eco, flux_density(fluxes[name]), n_eco)
         sums[f"product:{name}"] = by_region(cls, [dens], 2 * n_eco + 2, signed=True)
@@ -431,7 +431,7 @@ def _redistributed_fluxes(cfg: RunConfig, inputs, grid, eco: xr.DataArray, fluxe
             continue
         out = dict(fluxes) if out is None else out
         plan = sinks[realm].plan
-        domain = sum_masks(in_realm(eco, inputs.scheme, r) for r in DOMAIN_REALMS.get(realm, (realm,)))
+        domain = in_realm(eco, inputs.scheme, DOMAIN_REALMS.get(realm, (realm,)))
         applied = in_realm(eco, inputs.scheme, realm, list(plan.chosen))
         for name in plan.names:
             info = inputs.rasters[f"flux:{name}"].info
@@ -442,16 +442,7 @@ def _redistributed_fluxes(cfg: RunConfig, inputs, grid, eco: xr.DataArray, fluxe
     return fluxes if out is None else out
 
 
-def sum_masks(masks) -> xr.DataArray:
-    """The union of boolean masks."""
-    masks = list(masks)
-    out = masks[0]
-    for m in masks[1:]:
-        out = out | m
-    return out
-
-
-def _applied_products(cfg: RunConfig, sinks: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
+def _applied_products(sinks: dict) -> dict[str, tuple[str, tuple[str, ...]]]:
     """Flux product name -> (realm, ecosystems the flux method applies it to), for every flux realm."""
     return {name: (realm, s.plan.chosen) for realm, s in sinks.items() if s.method == "flux"
             for name in s.plan.names}

@@ -58,9 +58,12 @@ def _take(table: np.ndarray, eco: xr.DataArray) -> xr.DataArray:
     return xr.apply_ufunc(lambda e: lut[e], eco, dask="parallelized", output_dtypes=[np.float64])
 
 
-def in_realm(eco: xr.DataArray, scheme: Scheme, realm: str, ecosystems: list[str] | None = None) -> xr.DataArray:
-    """Boolean mask of pixels whose ecosystem is in ``realm`` (and in ``ecosystems`` if given)."""
-    table = np.array([r == realm and (ecosystems is None or e in ecosystems)
+def in_realm(eco: xr.DataArray, scheme: Scheme, realm: str | tuple[str, ...],
+             ecosystems: list[str] | None = None) -> xr.DataArray:
+    """Boolean mask of pixels whose ecosystem is in ``realm`` (or in one of several realms; and in
+    ``ecosystems`` if given)."""
+    realms = (realm,) if isinstance(realm, str) else tuple(realm)
+    table = np.array([r in realms and (ecosystems is None or e in ecosystems)
                       for e, r in zip(scheme.ecosystems, scheme.ecosystem_realm)], dtype=float)
     return _take(table, eco) > 0
 

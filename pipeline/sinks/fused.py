@@ -32,8 +32,6 @@ from ._methods import RealmSink, flux_factor, flux_nodata
 
 #: Flux rasters (realm x entry) one compiled pass reads; a run with more takes the xarray chain.
 MAX_FLUXES = 4
-#: Number of stock-change QA counts (the length of STOCK_QA), as a compile-time constant of the kernel.
-N_STOCK_QA = 4
 #: How a realm's removal and emission are found per pixel: coefficients, flux rasters, or the stock
 #: difference between two land-cover epochs.
 COEFFICIENT, FLUX, STOCK = 0, 1, 2
@@ -41,6 +39,8 @@ COEFFICIENT, FLUX, STOCK = 0, 1, 2
 #: px, then the stock-change counts (STOCK_QA, in this order), then the +-inf pixels of each flux slot.
 STOCK_QA = ("stock_change_terrestrial_px", "stock_change_earlier_nodata_px", "stock_change_changed_px",
             "stock_change_realm_crossing_px")
+#: Their number, a compile-time constant of the kernel.
+N_STOCK_QA = len(STOCK_QA)
 N_COUNTS = 2 + 2 * len(REALMS) + N_STOCK_QA + MAX_FLUXES  # then the infinite flux pixels per flux slot
 #: Float QA per block: max |flux| per flux slot, then the sum of net x area over the pixels.
 N_FLOATS = MAX_FLUXES + 1
